@@ -6,7 +6,7 @@
 __all__ = ['SPECS', 'C_LIGHT', 'F_REF_GHZ', 'AIRCRAFT_COLUMNS', 'MANIFEST_COLUMNS', 'load_catalog', 'load_scatterer_types',
            'load_backgrounds', 'Sensor', 'load_sensors', 'get_sensor', 'psf', 'irw_factor', 'sensor_band',
            'transfer_function', 'aircraft_scatterers', 'wrap_angle', 'scatterer_attributes', 'scatterer_power',
-           'rotate_layover', 'shadow_mask', 'background_sigma0', 'RenderOptions', 'render', 'resample',
+           'rotate_layover', 'shadow_mask', 'target_image', 'background_sigma0', 'RenderOptions', 'render', 'resample',
            'export_display', 'display_to_intensity', 'simulate_chips', 'benchmark_plan', 'build_benchmark']
 
 # %% ../nbs/01_simulate.ipynb #c2f84faf
@@ -278,6 +278,17 @@ def shadow_mask(u, v, z, incidence, n:int, spacing:float, offset=0.)->np.ndarray
     return ndimage.binary_closing(mask, structure=np.ones((1, 5, 5), bool), border_value=0) | mask
 
 # %% ../nbs/01_simulate.ipynb #c3651101
+def target_image(u, v, a, sensor:Sensor, n:int, spacing:float|None=None)->np.ndarray:
+    "Complex image (B, n, n) of point scatterers at ground range `u`, azimuth `v` (B, N; m from the chip centre) with complex amplitudes `a`."
+    dx = sensor.pixel_spacing_m if spacing is None else spacing
+    band_rg, band_az = sensor_band(sensor)
+    grid = (np.arange(n) - n/2)*dx
+    K_rg = psf(grid[None, None, :] - np.asarray(u)[..., None], band_rg, sensor.window_alpha)      # (B, N, n)
+    K_azT = np.ascontiguousarray(psf(grid[None, None, :] - np.asarray(v)[..., None], band_az, sensor.window_alpha).transpose(0, 2, 1))
+    a = np.asarray(a, np.complex64)
+    return (K_azT*a.real[:, None, :]) @ K_rg + 1j*((K_azT*a.imag[:, None, :]) @ K_rg)   # two real GEMMs per part
+
+# %% ../nbs/01_simulate.ipynb #c07b1cb3
 def background_sigma0(bg_row, sensor:Sensor, incidence):
     "Linear σ0 of background surface row(s) `bg_row` for `sensor` at `incidence` (rad)."
     t = np.clip(np.log(sensor.frequency_ghz/5.4)/np.log(F_REF_GHZ/5.4), -1, 2)
@@ -347,15 +358,8 @@ def render(classes:list, sensor:Sensor, n:int, seed:int, catalog=None, types=Non
     inc_for_layover = incidence if o.layover else np.full(B, np.pi/2 - 1e-9)
     u_img, v_img, _, _ = rotate_layover(pos, heading, inc_for_layover)
     u_img, v_img = u_img + centre[:, :1], v_img + centre[:, 1:]
-    # coherent target image: s = K_az^T diag(a) K_rg
-    band_rg, band_az = sensor_band(sensor)
-    grid = (np.arange(n) - n/2)*dx
-    K_rg = psf(grid[None, None, :] - u_img[..., None], band_rg, sensor.window_alpha).astype(np.float32)
-    K_az = psf(grid[None, None, :] - v_img[..., None], band_az, sensor.window_alpha).astype(np.float32)
-    amp = np.sqrt(power)
-    a = (amp*np.exp(1j*phase)).astype(np.complex64)
-    K_azT = np.ascontiguousarray(K_az.transpose(0, 2, 1))
-    target = (K_azT*a.real[:, None, :].astype(np.float32)) @ K_rg + 1j*((K_azT*a.imag[:, None, :].astype(np.float32)) @ K_rg)
+    a = (np.sqrt(power)*np.exp(1j*phase)).astype(np.complex64)
+    target = target_image(u_img, v_img, a, sensor, n)
     # shadow
     if o.shadow and o.target:
         _, _, u_g, z_g = rotate_layover(body, heading, incidence)
@@ -373,6 +377,7 @@ def render(classes:list, sensor:Sensor, n:int, seed:int, catalog=None, types=Non
     else: tau = np.ones((B, n, n))
     nesz = 10**(nesz_db/10) if o.noise else np.zeros(B)
     clutter_power = sigma0[:, None, None]*tau*(~shadow) + nesz[:, None, None]
+    band_rg, band_az = sensor_band(sensor)
     # correlated speckle: white complex Gaussian in the frequency domain times H, one inverse FFT per look
     H = (transfer_function(n, dx, band_az, sensor.window_alpha)[:, None]
          * transfer_function(n, dx, band_rg, sensor.window_alpha)[None, :]).astype(np.float32)
@@ -385,7 +390,7 @@ def render(classes:list, sensor:Sensor, n:int, seed:int, catalog=None, types=Non
                  calibration_db=float(calib_db[b]), n_scatterers=int((power[b] > 0).sum())) for b, c in enumerate(classes)]
     return dict(intensity=intensity.astype(np.float32), shadow=shadow, meta=meta, spacing_m=dx)
 
-# %% ../nbs/01_simulate.ipynb #a4aa7d15
+# %% ../nbs/01_simulate.ipynb #230e87c2
 def resample(intensity:np.ndarray, out_px:int)->np.ndarray:
     "Area-average (or bilinear, when enlarging) resampling of (B, n, n) intensity to (B, out_px, out_px)."
     t = torch.from_numpy(np.ascontiguousarray(intensity, dtype=np.float32))[:, None]
@@ -412,7 +417,7 @@ def display_to_intensity(display, sensor:Sensor)->np.ndarray:
     if e['kind'] == 'linear_amplitude': return np.maximum(x, 0.5/255)**2
     return 10**((e['lo_db'] + x*(e['hi_db'] - e['lo_db']))/10)
 
-# %% ../nbs/01_simulate.ipynb #58d10a5a
+# %% ../nbs/01_simulate.ipynb #090ec371
 def simulate_chips(classes:list, sensor, footprint_m:float, chip_px:int, seed:int, footprint_jitter:float=0.0,
                    batch_size:int=128, options:RenderOptions|None=None, catalog=None, **render_kw)->dict:
     "Chips of `classes` (one per entry) seen by `sensor`: linear `intensity` (B, chip_px, chip_px), `display` uint8, `meta`."
@@ -437,7 +442,7 @@ def simulate_chips(classes:list, sensor, footprint_m:float, chip_px:int, seed:in
     intensity = np.stack(chips).astype(np.float32)
     return dict(intensity=intensity, display=export_display(intensity, sensor), meta=meta)
 
-# %% ../nbs/01_simulate.ipynb #3f361a0b
+# %% ../nbs/01_simulate.ipynb #3f956962
 MANIFEST_COLUMNS = ['path', 'intensity_path', 'domain', 'sensor', 'cls', 'id', 'seed', 'heading_deg', 'incidence_deg',
                     'background', 'texture_nu', 'nesz_db', 'calibration_db', 'footprint_m', 'native_px',
                     'pixel_spacing_m', 'native_spacing_m', 'n_scatterers']
@@ -448,7 +453,7 @@ def benchmark_plan(bench:dict)->list:
     return ([('source', bench['source_sensor'], c, n, fs) for c, n in bench['source_counts'].items()] +
             [('target', bench['target_sensor'], c, n, fs*bench['footprint_ratio']) for c, n in bench['target_counts'].items()])
 
-# %% ../nbs/01_simulate.ipynb #c012b213
+# %% ../nbs/01_simulate.ipynb #d16ee03b
 def build_benchmark(out_dir, bench:dict, seed:int=0, progress:bool=True, sensors_file=None, catalog_file=None)->pd.DataFrame:
     "Simulate the two-sensor benchmark described by a preset's `benchmark` section into `out_dir`; return the manifest."
     from PIL import Image

@@ -1,0 +1,59 @@
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from sar_xsensor.data import (scan_chips, load_chips, read_chip, common_classes, split_target, save_split, load_split,
+                              ChipReadError)
+
+
+def make_tree(root, spec):
+    for cls, n in spec.items():
+        (root/cls).mkdir(parents=True, exist_ok=True)
+        for i in range(n): Image.fromarray(np.full((20, 24), 10*i, np.uint8)).save(root/cls/f'{i}.png')
+    return root
+
+
+def test_formats(tmp_path):
+    import tifffile
+    tifffile.imwrite(tmp_path/'a.tif', np.ones((10, 10), np.uint16)*300)
+    Image.fromarray(np.zeros((8, 9, 3), np.uint8)).save(tmp_path/'b.jpg')
+    np.save(tmp_path/'c.npy', np.ones((5, 5)))
+    assert read_chip(tmp_path/'a.tif').max() == 300 and read_chip(tmp_path/'b.jpg').shape == (8, 9)
+    np.save(tmp_path/'d.npy', np.ones((2, 3, 4, 5)))
+    with pytest.raises(ChipReadError, match='d.npy'): read_chip(tmp_path/'d.npy')
+
+
+def test_bad_inputs_name_the_path(tmp_path):
+    root = make_tree(tmp_path/'r', {'A': 3, 'B': 3})
+    (root/'B'/'2.png').write_bytes(b'garbage')
+    with pytest.raises(ChipReadError, match='2.png'): load_chips(root, 16)
+    cs = load_chips(root, 16, skip_bad=True)
+    assert len(cs) == 5 and len(cs.skipped) == 1
+    (root/'E').mkdir()
+    with pytest.raises(ValueError, match='empty'): scan_chips(root)
+    with pytest.raises(FileNotFoundError, match='missing_dir'): scan_chips(tmp_path/'missing_dir')
+
+
+def test_class_sets_must_match(tmp_path):
+    a = make_tree(tmp_path/'a', {'A': 1, 'B': 1}); b = make_tree(tmp_path/'b', {'A': 1, 'C': 1})
+    with pytest.raises(ValueError, match='class sets differ'): common_classes(a, b)
+
+
+def test_split_is_stratified_seeded_and_saveable(tmp_path):
+    df = pd.DataFrame(dict(path=[f'/d/{c}/{i}.png' for c in 'ABC' for i in range(50)], cls=[c for c in 'ABC' for _ in range(50)]))
+    sp = split_target(df, seed=3)
+    assert (pd.crosstab(df.cls, sp)['test'] == 15).all()
+    assert not set(sp[sp == 'test'].index) & set(sp[sp != 'test'].index)
+    save_split(df, sp, tmp_path/'s.csv')
+    pd.testing.assert_series_equal(load_split(df, tmp_path/'s.csv'), sp)
+    with pytest.raises(ValueError, match='does not list'): load_split(pd.concat([df, df.assign(path='/other.png')]), tmp_path/'s.csv')
+
+
+def test_manifest_is_joined(tmp_path):
+    from sar_xsensor.simulate import build_benchmark
+    from sar_xsensor.core import get_preset
+    bench = dict(get_preset('tiny')['benchmark'], source_counts={'F-16': 2}, target_counts={'F-16': 3})
+    build_benchmark(tmp_path, bench, progress=False)
+    df = scan_chips(tmp_path/'fc1_like')
+    assert len(df) == 3 and df.incidence_deg.notna().all() and (df.sensor == 'fc1_like').all()
