@@ -43,7 +43,7 @@ def calibration_runs(source:ChipSet, target:ChipSet, seeds, classifier:dict, set
     if source.classes != target.classes: raise ValueError(f"class lists differ: {source.classes} vs {target.classes}")
     unknown = set(sets) - set(TRAINING_SETS)
     if unknown: raise ValueError(f"unknown training sets {sorted(unknown)}; choose from {TRAINING_SETS}")
-    cfg = {k: v for k, v in classifier.items() if k in ('arch', 'epochs', 'batch_size', 'lr', 'weight_decay')}
+    cfg = {k: v for k, v in classifier.items() if k in ('arch', 'epochs', 'batch_size', 'lr', 'weight_decay', 'normalize')}
     runs, k = [], len(source.classes)
     jobs = [(s, name) for s in seeds for name in sets]
     for seed, name in tqdm(jobs, desc='classifiers', disable=not progress):

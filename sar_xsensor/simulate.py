@@ -23,7 +23,8 @@ from scipy import ndimage
 from .core import CLASSES, child_seed
 
 # %% ../nbs/01_simulate.ipynb #27a4f9ed
-SPECS = Path(__file__).parent/'specs' if '__file__' in globals() else Path('../sar_xsensor/specs')
+import sar_xsensor
+SPECS = Path(sar_xsensor.__file__).parent/'specs'   # the shipped spec files (works from notebooks and the package)
 C_LIGHT = 299_792_458.0
 F_REF_GHZ = 9.65          # reference band of the scatterer table (X band)
 

@@ -42,7 +42,8 @@ def test_deterministic_by_seed_and_seed_sensitive():
 
 
 def test_export_roundtrip_db_window():
-    fc1 = get_sensor('fc1_like')
+    from sar_xsensor.simulate import Sensor
+    fc1 = Sensor(**{**get_sensor('fc1_like').to_dict(), 'export': dict(kind='db_window', lo_db=-25., hi_db=5.)})
     I = 10**(np.linspace(-24, 4, 64*64)/10).reshape(1, 64, 64).astype(np.float32)
     back = display_to_intensity(export_display(I, fc1), fc1)
     assert np.abs(10*np.log10(back) - 10*np.log10(I)).max() <= 30/255/2 + 1e-4
