@@ -90,11 +90,11 @@ def calibrate(preset:str|dict='tiny', bench_dir=None, out=None, seeds=None, worl
 
 # %% ../nbs/04a_calibration.ipynb #a83785d2
 def sweep(preset:str, knob:str, values:list, seeds, world_seed:int=100, sets=('target_only', 'target+source'),
-          progress:bool=True)->list:
-    "Calibration runs for each value of benchmark `knob`; a list of dicts (value, runs)."
+          classifier:dict|None=None, progress:bool=True)->list:
+    "Calibration runs for each value of benchmark `knob` (classifier settings updated from `classifier`); a list of dicts (value, runs)."
     out = []
     for i, v in enumerate(values):
-        p = get_preset(preset, benchmark={knob: v})
+        p = get_preset(preset, benchmark={knob: v}, classifier=classifier or {})
         s, t = simulate_domains(p['benchmark'], world_seed + i)
         out.append(dict(knob=knob, value=v, world_seed=world_seed + i,
                         runs=calibration_runs(s, t, seeds, p['classifier'], sets, progress=progress)))

@@ -23,7 +23,7 @@ TABLE1_SOURCE_COUNTS = dict(zip(CLASSES, [129, 146, 132, 134, 165, 143, 134]))  
 TABLE1_TARGET_COUNTS = dict.fromkeys(CLASSES, 50)                                 # Fucheng-1 chips, paper Table 1
 
 _BENCHMARK = dict(source_sensor='tsx_like', target_sensor='fc1_like', chip_px=64,
-                  source_footprint_m=96.0, footprint_ratio=2.5, footprint_jitter=0.15,
+                  source_footprint_m=96.0, footprint_ratio=1.7, footprint_jitter=0.15,
                   source_counts=TABLE1_SOURCE_COUNTS, target_counts=TABLE1_TARGET_COUNTS)
 
 PRESETS = {
@@ -31,9 +31,9 @@ PRESETS = {
                                           'target_counts': dict.fromkeys(CLASSES, 10)},
                   classifier=dict(arch='resnet-cpu', epochs=3, batch_size=32, lr=2e-3, weight_decay=1e-4, normalize='chip'), seeds=2),
     'bench': dict(name='bench', benchmark=dict(_BENCHMARK),
-                  classifier=dict(arch='resnet-cpu', epochs=30, batch_size=32, lr=2e-3, weight_decay=1e-4, normalize='chip'), seeds=5),
+                  classifier=dict(arch='resnet-cpu', epochs=10, batch_size=32, lr=2e-3, weight_decay=1e-4, normalize='chip'), seeds=5),
     'paper': dict(name='paper', benchmark=dict(_BENCHMARK, chip_px=128),
-                  classifier=dict(arch='resnet-50', epochs=100, batch_size=32, lr=1e-3, weight_decay=1e-4, normalize='chip'), seeds=5),
+                  classifier=dict(arch='resnet-50', epochs=30, batch_size=32, lr=1e-3, weight_decay=1e-4, normalize='chip'), seeds=5),
 }
 
 def get_preset(name:str, # one of `PRESETS`: 'tiny', 'bench' or 'paper'
