@@ -86,7 +86,10 @@ def main(argv:list|None=None):
         if argv and argv[0] not in ('-h', '--help'): raise SystemExit(f"unknown command {argv[0]!r}")
         return
     f = COMMANDS[argv[0]]
-    args = anno_parser(f, prog=f'sar-xsensor {argv[0]}').parse_args(argv[1:]).__dict__
+    # options are spelled with dashes (--bench-dir); fastcore's parser names them after the parameters (--bench_dir)
+    opts = [a.split('=', 1)[0].replace('-', '_')[2:].join(['--', '']) + ('=' + a.split('=', 1)[1] if '=' in a else '')
+            if a.startswith('--') else a for a in argv[1:]]
+    args = anno_parser(f, prog=f'sar-xsensor {argv[0]}').parse_args(opts).__dict__
     args.pop('xtra', None); args.pop('pdb', None)
     try: f(**args)
     except (FileNotFoundError, ValueError) as e: raise SystemExit(f"sar-xsensor {argv[0]}: error: {e}") from None
