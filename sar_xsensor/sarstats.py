@@ -128,12 +128,13 @@ def impulse_response_width(sensor, n:int=64, upsample:int=16, offset=(0.23, -0.4
     return width(up[r]), width(up[:, c])
 
 # %% ../nbs/03_sarstats.ipynb #64b94e4a
-def background_check(sensor, n:int=96, count:int=32, seed:int=0, texture:bool=False)->dict:
+def background_check(sensor, n:int=96, count:int=32, seed:int=0, texture:bool=False, surface:str='apron')->dict:
     "ENL and dB standard deviation of background-only chips (no aircraft) rendered at native spacing."
     sensor = get_sensor(sensor)
     opts = RenderOptions(target=False, texture=texture)
-    I = render(['F-16']*count, sensor, n, seed, options=opts, surface='apron')['intensity']
+    I = render(['F-16']*count, sensor, n, seed, options=opts, surface=surface)['intensity']
     cell = max(sensor.res_range_m, sensor.res_azimuth_m)/sensor.pixel_spacing_m
     window = int(np.ceil(7*cell))
     return dict(sensor=sensor.name, looks=sensor.looks, enl=enl(I, window=window),
+                enl_whole_chip=float(np.mean([enl_raw(c) for c in I])),
                 db_std=float((10*np.log10(I)).std(axis=(1, 2)).mean()), window_px=window)

@@ -371,7 +371,10 @@ def render(classes:list, sensor:Sensor, n:int, seed:int, catalog=None, types=Non
     sigma0 = background_sigma0(bg, sensor, incidence)
     if o.texture:
         nc = int(np.ceil(n*dx/4.0)) + 2
-        tau_c = rng.gamma(nu[:, None, None], 1/nu[:, None, None], (B, nc, nc))
+        # bilinear interpolation averages neighbouring cells and divides the variance by 9/4 on average, so the
+        # coarse cells are drawn with shape 4ν/9: the texture variance on the chip is then 1/ν, as for K clutter
+        k = 4*nu[:, None, None]/9
+        tau_c = rng.gamma(k, 1/k, (B, nc, nc))
         U = _upsample_matrix(n, nc, dx, 4.0)
         tau = U @ tau_c @ U.T
         tau = tau/tau.mean(axis=(1, 2), keepdims=True)
