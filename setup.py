@@ -25,9 +25,9 @@ setuptools.setup(
                  'Natural Language :: ' + cfg['language'].title()]
                 + ['Programming Language :: Python :: ' + v for v in py_versions[py_versions.index(min_python):]],
     url=cfg['git_url'],
-    packages=setuptools.find_packages(include=[lib_path, lib_path + '.*']),
+    packages=setuptools.find_packages(include=[lib_path, lib_path + '.*']) + [lib_path + '.specs'],   # specs: data only
     include_package_data=True,
-    package_data={lib_path: ['specs/*.csv', 'specs/*.json']},
+    package_data={lib_path + '.specs': ['*.csv', '*.json']},
     install_requires=requirements,
     extras_require={'dev': dev_requirements},
     dependency_links=cfg.get('dep_links', '').split(),

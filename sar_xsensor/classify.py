@@ -8,7 +8,7 @@ __all__ = ['ARCHS', 'NORMALIZE', 'make_resnet', 'n_params', 'augment', 'confusio
 
 # %% ../nbs/04_classify.ipynb #d7b47678
 import math, time
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass
 
 import numpy as np
 import torch

@@ -9,7 +9,7 @@ __all__ = ['COMMANDS', 'simulate', 'stats', 'calibrate', 'print_summary', 'repro
 import json, sys, time
 from pathlib import Path
 
-from fastcore.script import anno_parser, Param
+from fastcore.script import anno_parser
 
 from .core import get_preset, write_json_atomic, make_record, PRESETS
 

@@ -138,7 +138,7 @@ def concat_chipsets(*sets:ChipSet)->ChipSet:
     return ChipSet(np.concatenate([s.x for s in sets]), np.concatenate([s.y for s in sets]), sets[0].classes,
                    pd.concat([s.df for s in sets], ignore_index=True), sum([s.skipped for s in sets], []))
 
-def _to_unit(a:np.ndarray, path)->np.ndarray:
+def _to_unit(a:np.ndarray)->np.ndarray:
     if a.min() >= 0 and a.max() <= 255 and np.allclose(a, np.round(a)): return a/255.
     lo, hi = float(a.min()), float(a.max())
     return (a - lo)/(hi - lo) if hi > lo else np.zeros_like(a)
@@ -153,7 +153,7 @@ def load_chips(root, size:int, classes:list|None=None, fit:str='resize', skip_ba
         except ChipReadError:
             if not skip_bad: raise
             skipped.append(str(p)); continue
-        xs.append(fit_chip(_to_unit(a, p), size, fit).astype(np.float32)); keep.append(i)
+        xs.append(fit_chip(_to_unit(a), size, fit).astype(np.float32)); keep.append(i)
     if not xs: raise ValueError(f"{root}: no readable chips")
     df = df.iloc[keep].reset_index(drop=True)
     unknown = sorted(set(df.cls) - set(classes))
