@@ -100,7 +100,7 @@ def git_commit(path='.')->str|None:
         run = lambda *a: subprocess.run(['git', *a], cwd=path, capture_output=True, text=True, timeout=10)
         sha = run('rev-parse', 'HEAD')
         if sha.returncode: return None
-        dirty = run('status', '--porcelain', '--untracked-files=no').stdout.strip()
+        dirty = run('status', '--porcelain', '--untracked-files=no', '--', '.', ':!results').stdout.strip()   # records being written don't count
         return sha.stdout.strip() + ('+dirty' if dirty else '')
     except (OSError, subprocess.SubprocessError): return None
 
