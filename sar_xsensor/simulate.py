@@ -363,8 +363,7 @@ def render(classes:list, sensor:Sensor, n:int, seed:int, catalog=None, types=Non
     target = target_image(u_img, v_img, a, sensor, n)
     # shadow
     if o.shadow and o.target:
-        _, _, u_g, z_g = rotate_layover(body, heading, incidence)
-        v_g = rotate_layover(body, heading, incidence)[1]
+        _, v_g, u_g, z_g = rotate_layover(body, heading, incidence)   # ground positions (no layover) of the airframe
         shadow = shadow_mask(u_g + centre[:, :1], v_g + centre[:, 1:], z_g, incidence, n, dx)
     else: shadow = np.zeros((B, n, n), bool)
     # clutter power map with K texture on a 4 m grid
