@@ -44,16 +44,19 @@ def calibration_runs(source:ChipSet, target:ChipSet, seeds, classifier:dict, set
     unknown = set(sets) - set(TRAINING_SETS)
     if unknown: raise ValueError(f"unknown training sets {sorted(unknown)}; choose from {TRAINING_SETS}")
     cfg = {k: v for k, v in classifier.items() if k in ('arch', 'epochs', 'batch_size', 'lr', 'weight_decay', 'normalize')}
-    runs, k = [], len(source.classes)
-    jobs = [(s, name) for s in seeds for name in sets]
-    for seed, name in tqdm(jobs, desc='classifiers', disable=not progress):
-        split = split_target(target.df, seed).to_numpy()
+    runs, k, seeds = [], len(source.classes), list(seeds)
+    bar = tqdm(total=len(seeds)*len(sets), desc='classifiers', disable=not progress)
+    for seed in seeds:
+        split = split_target(target.df, seed).to_numpy()                # one split per seed, shared by its training sets
         tr, te = target.subset(split != 'test'), target.subset(split == 'test')
-        train = {'target_only': tr, 'target+source': concat_chipsets(tr, source), 'source_only': source}[name]
-        res = train_classifier(train.x, train.y, k, seed=seed, **cfg)
-        m = res.evaluate(te.x, te.y, k)
-        runs.append(dict(training_set=name, seed=seed, n_train=len(train), n_test=len(te), metrics=m,
-                         history=res.history, train_seconds=res.seconds))
+        for name in sets:
+            train = tr if name == 'target_only' else source if name == 'source_only' else concat_chipsets(tr, source)
+            res = train_classifier(train.x, train.y, k, seed=seed, **cfg)
+            m = res.evaluate(te.x, te.y, k)
+            runs.append(dict(training_set=name, seed=seed, n_train=len(train), n_test=len(te), metrics=m,
+                             history=res.history, train_seconds=res.seconds))
+            bar.update()
+    bar.close()
     return runs
 
 def summarise(runs:list, metrics=('accuracy', 'precision', 'recall', 'f1'))->pd.DataFrame:
@@ -66,7 +69,6 @@ def summarise(runs:list, metrics=('accuracy', 'precision', 'recall', 'f1'))->pd.
 # %% ../nbs/04a_calibration.ipynb #78b0a4d0
 def calibrate(preset:str|dict='tiny', bench_dir=None, out=None, seeds=None, world_seed:int=0, progress:bool=True)->dict:
     "Run the calibration experiment of `preset` on `bench_dir` (or simulated in memory); write the record to `out` if given."
-    from sar_xsensor.sarstats import realism_report
     p = get_preset(preset) if isinstance(preset, str) else preset
     b, timer = p['benchmark'], Timer()
     seeds = list(range(p['seeds'])) if seeds is None else list(seeds)
