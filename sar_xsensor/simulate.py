@@ -293,7 +293,7 @@ def target_image(u, v, a, sensor:Sensor, n:int, spacing:float|None=None)->np.nda
 def background_sigma0(bg_row, sensor:Sensor, incidence):
     "Linear σ0 of background surface row(s) `bg_row` for `sensor` at `incidence` (rad)."
     t = np.clip(np.log(sensor.frequency_ghz/5.4)/np.log(F_REF_GHZ/5.4), -1, 2)
-    s_db = np.asarray(bg_row.sigma0_db_c + t*(bg_row.sigma0_db_x - bg_row.sigma0_db_c), dtype=float)
+    s_db = np.array(bg_row.sigma0_db_c + t*(bg_row.sigma0_db_x - bg_row.sigma0_db_c), dtype=float)  # a writable copy
     if sensor.polarisation == 'VV': s_db = s_db + np.asarray(bg_row.vv_minus_hh_db, dtype=float)
     if sensor.polarisation in ('HV', 'VH'): s_db -= 8.0
     return 10**(s_db/10)*(np.cos(incidence)/np.cos(np.deg2rad(35)))**1.5
