@@ -6,7 +6,7 @@
 __all__ = ['PROMPT_CHARS', 'FOUNDATION_CONFIG', 'FOUNDATION_T5_TOKENS', 'FOUNDATION_DIR', 'SD3_LAYOUT', 'SD3_T5_LAYOUT',
            'modulation', 'modulate', 'rms_norm', 'heads', 'qkv', 'joint_attention', 'feed_forward', 'mmdit_block',
            'SpaceToDepthVAE', 'char_tokenizer', 'build_foundation', 'pipeline_t5_tokens', 'check_sd3_dir',
-           'load_pipeline']
+           'load_pipeline', 'attention_probs']
 
 # %% ../nbs/06_mmdit.ipynb #4268dd13
 import torch
@@ -78,7 +78,7 @@ def mmdit_block(block:JointTransformerBlock, x:torch.Tensor, c:torch.Tensor, y:t
     return c, x
 
 # %% ../nbs/06_mmdit.ipynb #f3e614fb
-import string
+import logging, string
 import sar_xsensor
 from pathlib import Path
 from .core import child_seed
@@ -181,6 +181,11 @@ def check_sd3_dir(path, t5:bool=False)->Path:
                                         f"directory has {', '.join(layout)} plus the weight files of each model folder")
     return path
 
+class _KnownVAEType(logging.Filter):
+    "diffusers warns that `SpaceToDepthVAE` is not an `AutoencoderKL`; that is by design, so only that warning is dropped."
+    def filter(self, record): return 'Expected types for vae' not in record.getMessage()
+logging.getLogger('diffusers.pipelines.pipeline_utils').addFilter(_KnownVAEType())
+
 def load_pipeline(base=None, dtype:torch.dtype|None=None, device=None, t5:bool=False)->StableDiffusion3Pipeline:
     "`StableDiffusion3Pipeline` on the shipped SAR foundation model (`base=None`) or on a local SD3/SD3.5 directory."
     path = check_sd3_dir(FOUNDATION_DIR if base is None else base, t5=t5)
@@ -190,3 +195,10 @@ def load_pipeline(base=None, dtype:torch.dtype|None=None, device=None, t5:bool=F
     except (OSError, ValueError) as e: raise RuntimeError(f"could not load the SD3 pipeline from {path}: {e}") from e
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device) if device is not None else pipe
+
+# %% ../nbs/06_mmdit.ipynb #b841f108
+def attention_probs(attn, x:torch.Tensor, c:torch.Tensor|None=None)->torch.Tensor:
+    "Softmax attention probabilities (B, H, N_img, N_img + N_txt) of the image queries over [image; text] keys."
+    q, k, _ = qkv(attn, x, 'image')
+    if c is not None: k = torch.cat([k, qkv(attn, c, 'text')[1]], dim=2)
+    return torch.softmax(q @ k.transpose(-1, -2)/q.shape[-1]**0.5, dim=-1)
