@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['COMMANDS', 'simulate', 'stats', 'calibrate', 'print_summary', 'reproduce', 'pretrain', 'train_lora', 'generate',
-           'main']
+           'migrate', 'main']
 
 # %% ../nbs/90_cli.ipynb #b9fd6401
 import json, sys, time
@@ -139,9 +139,35 @@ def generate(adapter:str=None,           # adapter folder from train-lora
     print(f"{len(man)} chips in {out}"); print(man.groupby('cls').size().to_string())
     return man
 
+# %% ../nbs/90_cli.ipynb #323d5b22
+def migrate(content:str=None,            # content chips (class folders): raw source chips or a generated content base
+            style:str=None,              # target-sensor training chips (class folders) to draw style references from
+            out:str=None,                # output folder: OUT/<class>/<name>.png + manifest.csv
+            steps:int=200,               # optimisation steps
+            lr:float=0.05,               # Adam learning rate on the latent
+            w_ad:float=1.0,              # weight of the attention-distillation loss
+            w_content:float=0.25,        # weight of the content (query) loss
+            w_speckle:float=0.1,         # weight of the ENL speckle loss
+            w_freq:float=0.1,            # weight of the high-frequency loss
+            layers:str=None,             # comma-separated attention-layer indices (default: all)
+            target_sensor:str=None,      # target sensor (default: from the style folder's manifest)
+            base_model:str=None,         # backbone (default: the shipped foundation model)
+            batch_size:int=16,           # chips per optimisation batch
+            seed:int=0,                  # seed (style draws, patch draws)
+            quiet:bool=False):           # no progress bar
+    "Stage 2: migrate the target sensor's imaging style onto content chips by attention distillation."
+    from sar_xsensor.migrate import migrate_dir, MigrationConfig
+    from sar_xsensor.losses import MigrationWeights
+    _require(content=content, style=style, out=out)
+    cfg = MigrationConfig(steps=steps, lr=lr, weights=MigrationWeights(w_ad, w_content, w_speckle, w_freq),
+                          layers=[int(i) for i in _split_list(layers)] if layers else None)
+    man = migrate_dir(content, style, out, target_sensor, base_model, cfg, batch_size, seed, progress=not quiet)
+    print(f"{len(man)} migrated chips in {out}")
+    return man
+
 # %% ../nbs/90_cli.ipynb #dc66fe5a
 COMMANDS = {'simulate': simulate, 'stats': stats, 'calibrate': calibrate, 'pretrain': pretrain, 'train-lora': train_lora,
-            'generate': generate, 'reproduce': reproduce}
+            'generate': generate, 'migrate': migrate, 'reproduce': reproduce}
 
 def main(argv:list|None=None):
     "Entry point of `sar-xsensor`: dispatch to a subcommand."
