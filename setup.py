@@ -27,7 +27,8 @@ setuptools.setup(
     url=cfg['git_url'],
     packages=setuptools.find_packages(include=[lib_path, lib_path + '.*']) + [lib_path + '.specs'],   # specs: data only
     include_package_data=True,
-    package_data={lib_path + '.specs': ['*.csv', '*.json']},
+    package_data={lib_path + '.specs': ['*.csv', '*.json'],
+                  lib_path: ['models/sar-fm/*.json', 'models/sar-fm/*.md', 'models/sar-fm/*/*.json', 'models/sar-fm/*/*.safetensors']},
     install_requires=requirements,
     extras_require={'dev': dev_requirements},
     dependency_links=cfg.get('dep_links', '').split(),

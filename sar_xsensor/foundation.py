@@ -148,14 +148,18 @@ def pixels_to_latents(vae, px:torch.Tensor)->torch.Tensor:
 
 # %% ../nbs/07_foundation.ipynb #c2599e6a
 def corpus_cached(work_dir, n_chips:int, seed:int, progress:bool=True, **kw)->dict:
-    "The corpus from `work_dir/corpus_<n>_<seed>.npz`, built and saved (atomically) on first use."
+    "The corpus from `work_dir/corpus_<n>_<seed>.npz`, built and saved (atomically) on first use; `build_s` is its simulation time."
     path = Path(work_dir)/f'corpus_{n_chips}_{seed}.npz'
+    info = path.with_suffix('.info.json')
     if path.exists():
         z = np.load(path, allow_pickle=False)
-        return dict(display=z['display'], prompts=z['prompts'].tolist(), meta=pd.read_json(path.with_suffix('.meta.json')))
+        build_s = json.loads(info.read_text())['build_s'] if info.exists() else None
+        return dict(display=z['display'], prompts=z['prompts'].tolist(), meta=pd.read_json(path.with_suffix('.meta.json')), build_s=build_s)
+    t0 = time.perf_counter()
     c = build_corpus(n_chips, seed, progress=progress, **kw)
+    c['build_s'] = time.perf_counter() - t0
     path.parent.mkdir(parents=True, exist_ok=True)
-    c['meta'].to_json(path.with_suffix('.meta.json'))
+    c['meta'].to_json(path.with_suffix('.meta.json')); write_json_atomic(info, dict(build_s=c['build_s']))
     with atomic_path(path) as tmp:
         with open(tmp, 'wb') as f: np.savez(f, display=c['display'], prompts=np.array(c['prompts']))
     return c
@@ -213,7 +217,7 @@ def pretrain(out_dir, work_dir, steps:int=6000, batch_size:int=32, lr:float=3e-4
     cfg = dict(config or FOUNDATION_CONFIG, steps=steps, batch_size=batch_size, lr=lr, n_chips=n_chips, warmup=warmup,
                drop_prompt=drop_prompt, latent_shift=shift, latent_scale=scale)
     rec = make_record('foundation_pretrain', cfg, dict(final_loss_50=float(np.mean(log['loss'][-50:]))), seed=seed,
-                      timings=dict(corpus_s=timer.seconds['corpus'], train_s=log['seconds']),
+                      timings=dict(corpus_s=timer.seconds['corpus'], corpus_build_s=corpus.get('build_s'), train_s=log['seconds']),
                       loss=log['loss'], corpus=dict(n=len(display), kinds=corpus['meta'].kind.value_counts().to_dict(),
                                                     bands=corpus['meta'].band.value_counts().to_dict()))
     save_foundation(pipe, out_dir, rec)
@@ -226,6 +230,9 @@ def model_card(rec:dict)->str:
     marks = sorted({0, *range(0, len(loss), max(1, len(loss)//10)), len(loss) - 1})
     curve = '\n'.join(f"| {i + 1} | {loss[max(0, i - 24):i + 25].mean():.4f} |" for i in marks)
     n_dit = rec['metrics'].get('transformer_parameters', 0)
+    build = rec['timings'].get('corpus_build_s')
+    corpus_time = (f"Simulating the corpus took {build/60:.1f} min." if build else
+                   "The corpus was loaded from the cache of an earlier run; its simulation time is not in this record.")
     return f"""---
 library_name: diffusers
 pipeline_tag: text-to-image
@@ -249,7 +256,7 @@ Prompts: "SAR image, <target>, <band>-band, <res> m, <looks> look(s), <pol>", dr
 ## Training
 Rectified-flow / flow-matching loss (SD3: logit-normal timesteps, shift {c['scheduler']['shift']}), AdamW lr {c['lr']}, cosine schedule
 with {c['warmup']} warm-up steps, batch {c['batch_size']}, {c['steps']} steps, {rec['timings']['train_s']/60:.1f} min on
-{rec['machine']['cpus']} CPU cores (torch threads {rec['machine']['torch_threads']}). Corpus simulation took {rec['timings']['corpus_s']:.0f} s. Software: {', '.join(f'{k} {v}' for k, v in rec['versions'].items() if k in ('torch', 'diffusers', 'transformers'))}; git {rec['git_commit']}.
+{rec['machine']['cpus']} CPU cores (torch threads {rec['machine']['torch_threads']}). {corpus_time} Software: {', '.join(f'{k} {v}' for k, v in rec['versions'].items() if k in ('torch', 'diffusers', 'transformers'))}; git {rec['git_commit']}.
 
 Loss (mean of 50 steps around each step):
 
