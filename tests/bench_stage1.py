@@ -84,12 +84,14 @@ def main():
     real_I = display_to_intensity(np.round(he.x*255), sensor)
     realism = {k: realism_report(display_to_intensity(np.round(g.x*255), sensor), real_I) for k, g in (('lora', gl), ('base', gb))}
     # prompts: do the frozen text encoders separate the classes?
-    with torch.no_grad(): _, pooled = encode_prompts(load_pipeline(), list(meta['prompts'].values()))
-    cos = torch.nn.functional.cosine_similarity(pooled[:, None], pooled[None], dim=-1)
-    off = cos[~torch.eye(len(cos), dtype=bool)]
+    with torch.no_grad(): seq, pooled = encode_prompts(load_pipeline(), list(meta['prompts'].values()))
+    def off_diagonal_cosine(e):
+        e = e.flatten(1); cos = torch.nn.functional.cosine_similarity(e[:, None], e[None], dim=-1)
+        return cos[~torch.eye(len(cos), dtype=bool)]
+    off, off_pooled = off_diagonal_cosine(seq), off_diagonal_cosine(pooled)
     fm = json.loads((FOUNDATION_DIR/'training_log.json').read_text())
     metrics = dict(cas=summ, runs=runs, realism=realism,
-                   prompt_cosine=dict(max=float(off.max()), mean=float(off.mean())),
+                   prompt_cosine=dict(max=float(off.max()), mean=float(off.mean()), pooled_max=float(off_pooled.max()), pooled_mean=float(off_pooled.mean())),
                    lora=dict(parameters=meta['parameters'], step_seconds=meta['step_seconds'], steps=meta['steps'],
                              final_loss_50=float(np.mean(meta['loss'][-50:])), loss=meta['loss']),
                    generation_chips_per_s={k: v['chips']/v['seconds'] for k, v in gen_rates.items()} or

@@ -57,8 +57,9 @@ def test_shipped_foundation_model_loads_and_samples():
 def test_trained_text_encoders_tell_class_names_apart():
     pipe = load_pipeline()
     with torch.no_grad():
-        _, pooled = encode_prompts(pipe, [sar_prompt(c, 'tsx_like') for c in CLASSES])
-    cos = torch.nn.functional.cosine_similarity(pooled[:, None], pooled[None], dim=-1)
+        seq, _ = encode_prompts(pipe, [sar_prompt(c, 'tsx_like') for c in CLASSES])
+    e = seq.flatten(1)   # the token sequence the MM-DiT attends to
+    cos = torch.nn.functional.cosine_similarity(e[:, None], e[None], dim=-1)
     off = cos[~torch.eye(len(CLASSES), dtype=bool)]
     assert off.max() < 0.999, f"class prompts collapse: max cosine {off.max():.4f}"
 
