@@ -56,7 +56,7 @@ def main():
     src_df, tgt_df = scan_chips(bdir/bench['source_sensor']), scan_chips(bdir/bench['target_sensor'])
     split = split_target(tgt_df, a.seed)
     # the content: n per class of the source chips, as a folder (symlinks) so that migrate_dir can resume
-    pick = src_df.groupby('cls', group_keys=False).apply(lambda g: g.sample(min(a.n_per_class, len(g)), random_state=a.seed))
+    pick = pd.concat([g.sample(min(a.n_per_class, len(g)), random_state=a.seed) for _, g in src_df.groupby('cls')])
     style_dir, content_dir = work/'style_pool', work/'content'
     for df, d in ((tgt_df[split == 'train'], style_dir), (pick, content_dir)):
         for path, c in zip(df.path, df.cls):
