@@ -151,7 +151,8 @@ def migrate(content:str=None,            # content chips (class folders): raw so
             w_freq:float=0.1,            # weight of the high-frequency loss
             layers:str=None,             # comma-separated attention-layer indices (default: all)
             target_sensor:str=None,      # target sensor (default: from the style folder's manifest)
-            base_model:str=None,         # backbone (default: the shipped foundation model)
+            backbone:str='dit',          # 'dit' (MM-DiT: shipped foundation model or SD3.5) or 'unet' (SD1.5-style, needs --base-model)
+            base_model:str=None,         # local diffusers directory of the backbone (default for dit: the shipped foundation model)
             batch_size:int=16,           # chips per optimisation batch
             seed:int=0,                  # seed (style draws, patch draws)
             quiet:bool=False):           # no progress bar
@@ -161,7 +162,7 @@ def migrate(content:str=None,            # content chips (class folders): raw so
     _require(content=content, style=style, out=out)
     cfg = MigrationConfig(steps=steps, lr=lr, weights=MigrationWeights(w_ad, w_content, w_speckle, w_freq),
                           layers=[int(i) for i in _split_list(layers)] if layers else None)
-    man = migrate_dir(content, style, out, target_sensor, base_model, cfg, batch_size, seed, progress=not quiet)
+    man = migrate_dir(content, style, out, target_sensor, base_model, cfg, batch_size, seed, progress=not quiet, backbone=backbone)
     print(f"{len(man)} migrated chips in {out}")
     return man
 

@@ -93,3 +93,10 @@ def test_cli_migrate_writes_a_manifest_and_resumes(pipe, tmp_path):
     assert (tmp_path/'out'/'C-130'/'2.png').read_bytes() == first
     terms = json.loads(__import__('pandas').read_csv(tmp_path/'out'/'manifest.csv').loss_terms[0])
     assert set(terms) == {'ad', 'content', 'speckle'}
+
+
+def test_unet_backbone_needs_a_local_model(tmp_path):
+    from sar_xsensor.migrate import load_backbone
+    with pytest.raises(ValueError, match='base-model'): load_backbone('unet')
+    with pytest.raises(FileNotFoundError, match='does not exist'): load_backbone('unet', tmp_path/'sd15')
+    with pytest.raises(ValueError, match='unknown backbone'): load_backbone('vit')
