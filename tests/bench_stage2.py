@@ -48,6 +48,8 @@ def main():
     ap.add_argument('--batch', type=int, default=35); ap.add_argument('--configs', default=','.join(CONFIGS))
     ap.add_argument('--classifier-seeds', type=int, default=3); ap.add_argument('--speed-chips', type=int, default=16)
     ap.add_argument('--speed-steps', type=int, default=20); ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--lr', type=float, default=0.05); ap.add_argument('--layers', default=None, help='comma-separated layer indices')
+    ap.add_argument('--tag', default='', help='suffix of the output folders (for variants of the same configurations)')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     p = get_preset('bench'); bench = p['benchmark']; work = Path(a.work); work.mkdir(parents=True, exist_ok=True)
@@ -81,16 +83,26 @@ def main():
     print('raw', results['raw_source'], flush=True)
     timings = {}
     for name in a.configs.split(','):
-        cfg = MigrationConfig(steps=a.steps, weights=CONFIGS[name])
+        cfg = MigrationConfig(steps=a.steps, lr=a.lr, weights=CONFIGS[name], layers=[int(i) for i in a.layers.split(',')] if a.layers else None)
         t0 = time.perf_counter()
-        migrate_dir(content_dir, style_dir, work/name, bench['target_sensor'], cfg=cfg, batch_size=a.batch, seed=a.seed, progress=False)
+        migrate_dir(content_dir, style_dir, work/(name + a.tag), bench['target_sensor'], cfg=cfg, batch_size=a.batch, seed=a.seed, progress=False)
         timings[name] = time.perf_counter() - t0
-        mig = load_chips(work/name, bench['chip_px'], classes=tr.classes)
+        mig = load_chips(work/(name + a.tag), bench['chip_px'], classes=tr.classes)
         order = {(c, Path(pth).name): i for i, (pth, c) in enumerate(zip(mig.df.path, mig.df.cls))}
         paired = np.stack([mig.x[order[(c, Path(pth).name)]] for pth, c in zip(raw.df.path, raw.df.cls)])
         results[name] = {**evaluate(mig), 'ssim_despeckled': despeckled_ssim(raw.x, paired)}
         print(name, results[name], flush=True)
-    # speed: batched vs one at a time, same chips and settings
+    speed = {}
+    if a.speed_chips: speed = measure_speed(a, raw, tr, bench)
+    rec = make_record('stage2_bench', dict(n_per_class=a.n_per_class, steps=a.steps, lr=a.lr, layers=a.layers, batch=a.batch, classifier=c,
+                                           classifier_seeds=a.classifier_seeds, configs={k: CONFIGS[k].to_dict() for k in a.configs.split(',')}),
+                      dict(results=results, speed=speed), seed=a.seed, timings=timings)
+    write_json_atomic(a.out, rec)
+    save_figure(Path(a.out).with_name(Path(a.out).stem.replace('bench', 'grid') + '.png'), raw, work/(a.configs.split(',')[0] + a.tag), val, tr.classes, bench['chip_px'])
+
+
+def measure_speed(a, raw, tr, bench):
+    "Batched vs one chip at a time, same chips and settings; peak RSS."
     pipe = load_pipeline(); n = a.speed_chips
     xs, ys = raw.x[:n], tr.x[:n]
     cfg = MigrationConfig(steps=a.speed_steps)
@@ -101,11 +113,7 @@ def main():
     speed = dict(chips=n, steps=a.speed_steps, batched_chips_per_s=n/batched, single_chips_per_s=n/single, speedup=single/batched,
                  peak_rss_gb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/2**20)
     print(speed, flush=True)
-    rec = make_record('stage2_bench', dict(n_per_class=a.n_per_class, steps=a.steps, batch=a.batch, classifier=c,
-                                           classifier_seeds=a.classifier_seeds, configs={k: CONFIGS[k].to_dict() for k in a.configs.split(',')}),
-                      dict(results=results, speed=speed), seed=a.seed, timings=timings)
-    write_json_atomic(a.out, rec)
-    save_figure(Path(a.out).with_name('stage2_grid.png'), raw, work/'full', val, tr.classes, bench['chip_px'])
+    return speed
 
 
 def save_figure(path, raw, mig_dir, target, classes, size):
