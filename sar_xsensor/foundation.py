@@ -142,9 +142,10 @@ def chips_to_pixels(display)->torch.Tensor:
     "uint8 display chips (B, H, W) → pipeline pixels (B, 1, H, W) in [−1, 1]."
     return torch.as_tensor(np.asarray(display), dtype=torch.float32)[:, None]/127.5 - 1
 
-def pixels_to_latents(vae, px:torch.Tensor)->torch.Tensor:
-    "SD3 latents: (encode(px) − shift)·scale."
-    return (vae.encode(px).latent_dist.sample() - vae.config.shift_factor)*vae.config.scaling_factor
+def pixels_to_latents(vae, px:torch.Tensor, sample:bool=True)->torch.Tensor:
+    "SD3 latents (z − shift)·scale, z drawn from the posterior (training) or at its mean (`sample=False`, as AD does)."
+    dist = vae.encode(px).latent_dist
+    return ((dist.sample() if sample else dist.mode()) - (vae.config.shift_factor or 0.))*vae.config.scaling_factor
 
 # %% ../nbs/07_foundation.ipynb #c2599e6a
 def corpus_cached(work_dir, n_chips:int, seed:int, progress:bool=True, **kw)->dict:

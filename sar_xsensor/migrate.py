@@ -58,8 +58,7 @@ class DiTBackbone:
     def device(self): return self.network.device
     def check_size(self, size:int): check_chip_size(self.pipe, size)
     def to_latents(self, px:torch.Tensor)->torch.Tensor:
-        shift = self.vae.config.shift_factor or 0.
-        return ((self.vae.encode(px.to(self.device, self.vae.dtype)).latent_dist.mode() - shift)*self.vae.config.scaling_factor).float()
+        return pixels_to_latents(self.vae, px.to(self.device, self.vae.dtype), sample=False).float()
     def to_pixels(self, z:torch.Tensor)->torch.Tensor:
         return self.vae.decode((z/self.vae.config.scaling_factor + (self.vae.config.shift_factor or 0.)).to(self.vae.dtype)).sample.float()
     def times(self, steps:int)->torch.Tensor: return sampling_times(steps)[:steps]
