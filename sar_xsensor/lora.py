@@ -158,7 +158,6 @@ def train_lora_dir(data, out, base=None, preset:str='tiny', sensor=None, classes
                    progress:bool=True, **overrides)->dict:
     "Train an adapter on the chips under `data` (class folders) with preset settings (`overrides` replace them)."
     p = get_preset(preset); cfg = {**p['lora'], **{k: v for k, v in overrides.items() if v is not None}}
-    cfg.pop('checkpoint_every_', None)
     pipe = load_pipeline(base)
     size = p['benchmark']['chip_px'] if base is not None else pipe.transformer.config.sample_size*pipe.vae_scale_factor
     df = scan_chips(data, classes)

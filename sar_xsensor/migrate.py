@@ -8,7 +8,7 @@ __all__ = ['SD_UNET_LAYOUT', 'MIGRATED_COLUMNS', 'display_to_intensity_t', 'Migr
            'read_size']
 
 # %% ../nbs/11_migrate.ipynb #630889a1
-import json, time
+import json
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
@@ -16,9 +16,9 @@ import pandas as pd
 import torch
 from PIL import Image
 from tqdm.auto import tqdm
-from .core import child_seed, atomic_path, write_json_atomic
+from .core import child_seed, atomic_path
 from .simulate import get_sensor
-from .data import scan_chips, load_chips
+from .data import scan_chips, load_chips, read_chip
 from .flow import sampling_times
 from .mmdit import load_pipeline
 from .foundation import encode_prompts, pixels_to_latents
@@ -213,5 +213,4 @@ def migrate_dir(content, style, out, target_sensor=None, base=None, cfg:Migratio
 
 def read_size(path)->int:
     "Side length of the first chip (for a base model other than the foundation model)."
-    from sar_xsensor.data import read_chip
     return read_chip(path).shape[-1]
