@@ -165,7 +165,7 @@ def corpus_cached(work_dir, n_chips:int, seed:int, progress:bool=True, **kw)->di
         with open(tmp, 'wb') as f: np.savez(f, display=c['display'], prompts=np.array(c['prompts']))
     return c
 
-def latent_normalisation(display:np.ndarray, factor:int=4)->tuple:
+def latent_normalisation(display:np.ndarray)->tuple:
     "(shift_factor, scaling_factor) that give the corpus's latents zero mean and unit variance."
     px = np.asarray(display, np.float32)/127.5 - 1
     return float(px.mean()), float(1/px.std())
