@@ -106,7 +106,7 @@ def scan_chips(root, classes:list|None=None, skip_bad:bool=False, manifest:bool=
     if m is not None:
         man = pd.read_csv(m)
         if 'path' in man.columns:
-            man['path'] = [str((m.parent/p).resolve()) for p in man.path]
+            man['path'] = [str((m.resolve().parent/p).resolve()) for p in man.path]   # relative to the manifest's real folder
             extra = [c for c in man.columns if c not in ('cls',)]
             df = df.merge(man[extra], on='path', how='left')
     df.attrs['skipped'] = skipped
