@@ -61,20 +61,28 @@ def print_summary(rec:dict):
         print(f"  {ts:14s} accuracy {m['accuracy_mean']:5.1f} ± {m['accuracy_sd']:4.1f} %   F1 {m['f1_mean']:5.1f} ± {m['f1_sd']:4.1f} %")
 
 # %% ../nbs/90_cli.ipynb #48734de8
-def reproduce(preset:str='tiny',     # preset: tiny, bench or paper
-              out:str='runs/tiny',   # run folder: benchmark/, records/
-              seeds:int=None,        # number of seeds (default: the preset's)
-              seed:int=0,            # world seed of the benchmark
-              quiet:bool=False):     # no progress bars
-    "The main job. So far: simulate the benchmark, report the sensor gap, and run the calibration classifiers."
-    t0 = time.time(); out = Path(out)
-    simulate(preset, str(out/'benchmark'), seed=seed, quiet=quiet)
-    p = get_preset(preset)['benchmark']
-    rep = stats(str(out/'benchmark'/p['source_sensor']), str(out/'benchmark'/p['target_sensor']),
-                out=str(out/'records'/'realism.json'))
-    rec = calibrate(preset, str(out/'benchmark'), str(out/'records'/'calibration.json'), seeds=seeds, quiet=quiet)
-    print(f"done in {time.time() - t0:.0f} s; records in {out/'records'}")
-    return rec
+def reproduce(preset:str='tiny',           # preset: tiny, bench or paper
+              out:str='runs/tiny',         # run folder: benchmark/, data/, stage1/, stage2/, baselines/, records/, tables/, figures/
+              seeds:int=None,              # number of classifier seeds (default: the preset's)
+              seed:int=0,                  # world seed: benchmark, split, generated data
+              source:str=None,             # your own source-sensor chips (class folders) instead of the simulator
+              target:str=None,             # your own target-sensor chips (class folders)
+              target_train_per_class:int=None, # keep only N target training chips per class (scarcer target)
+              base_model:str=None,         # local SD3.5 directory (default: the shipped foundation model)
+              tables:str='table2,table3,table4', # which tables to run
+              source_sensor:str=None,      # with --source: the source sensor (shipped name or JSON file), for prompts and baselines
+              target_sensor:str=None,      # with --target: the target sensor (shipped name or JSON file), for Stage 2's physics losses
+              quiet:bool=False):           # no progress bars
+    "The main job: the whole framework and its baselines, ending in Tables 2–4 and Figs. 7–11 (cached, resumable)."
+    from sar_xsensor.experiments import reproduce_run, format_table
+    t0 = time.time()
+    res = reproduce_run(preset, out, seeds, seed, source, target, target_train_per_class, base_model, tuple(_split_list(tables)),
+                        progress=not quiet, source_sensor=source_sensor, target_sensor=target_sensor)
+    for name, t in res.items():
+        print(f"\n{name} (mean ± sd over seeds, %; paper beside):")
+        print(format_table(t)[['training set', 'seeds', 'accuracy', 'paper accuracy', 'f1', 'paper f1']].to_string(index=False))
+    print(f"\ndone in {time.time() - t0:.0f} s; tables in {Path(out)/'tables'}, figures in {Path(out)/'figures'}")
+    return res
 
 # %% ../nbs/90_cli.ipynb #e7800c30
 def _split_list(s:str|None)->list|None: return None if not s else [x.strip() for x in s.split(',') if x.strip()]

@@ -29,6 +29,7 @@ _BENCHMARK = dict(source_sensor='tsx_like', target_sensor='fc1_like', chip_px=64
 LORA_QKV = ['attn.to_q', 'attn.to_k', 'attn.to_v', 'attn.add_q_proj', 'attn.add_k_proj', 'attn.add_v_proj']  # Eq. 11–13
 _LORA = dict(rank=16, alpha=16, targets=LORA_QKV, steps=1500, batch_size=32, lr=5e-4, checkpoint_every=250)
 _GENERATE = dict(n_per_class=100, steps=28, guidance=3.0, batch_size=32)
+_EXPERIMENT = dict(n_source_per_class=None, n_content_per_class=200, migrate_steps=200, migrate_lr=0.05, migrate_batch=8)
 _BASELINES = dict(epochs=200, batch_size=12, lr=1e-4, ngf=64, ndf=64, n_blocks=9, star_repeat=6)   # paper §3.1 + upstream widths
 
 PRESETS = {
@@ -37,15 +38,17 @@ PRESETS = {
                   classifier=dict(arch='resnet-cpu', epochs=3, batch_size=32, lr=2e-3, weight_decay=1e-4, normalize='chip'), seeds=2,
                   lora=dict(_LORA, rank=8, alpha=8, steps=30, batch_size=8, checkpoint_every=10),
                   generate=dict(_GENERATE, n_per_class=4, steps=8, batch_size=16),
-                  baselines=dict(_BASELINES, epochs=2, ngf=8, ndf=8, n_blocks=2, star_repeat=2, nce_patches=64)),
+                  baselines=dict(_BASELINES, epochs=2, ngf=8, ndf=8, n_blocks=2, star_repeat=2, nce_patches=64),
+                  experiment=dict(_EXPERIMENT, n_content_per_class=4, migrate_steps=5, migrate_batch=32)),
     'bench': dict(name='bench', benchmark=dict(_BENCHMARK),
                   classifier=dict(arch='resnet-cpu', epochs=10, batch_size=32, lr=2e-3, weight_decay=1e-4, normalize='chip'), seeds=5,
                   lora=dict(_LORA), generate=dict(_GENERATE),
-                  baselines=dict(_BASELINES, epochs=10, ngf=16, ndf=16, n_blocks=4, star_repeat=4)),
+                  baselines=dict(_BASELINES, epochs=10, ngf=16, ndf=16, n_blocks=4, star_repeat=4),
+                  experiment=dict(_EXPERIMENT, n_source_per_class=30, n_content_per_class=30, migrate_steps=50, migrate_batch=35)),
     'paper': dict(name='paper', benchmark=dict(_BENCHMARK, chip_px=128),
                   classifier=dict(arch='resnet-50', epochs=30, batch_size=32, lr=1e-3, weight_decay=1e-4, normalize='chip'), seeds=5,
                   lora=dict(_LORA, steps=4000, batch_size=8, lr=1e-4), generate=dict(_GENERATE, steps=40, guidance=4.5, batch_size=8),
-                  baselines=dict(_BASELINES)),
+                  baselines=dict(_BASELINES), experiment=dict(_EXPERIMENT)),
 }
 
 def get_preset(name:str, # one of `PRESETS`: 'tiny', 'bench' or 'paper'

@@ -184,7 +184,7 @@ def migrate_dir(content, style, out, target_sensor=None, base=None, cfg:Migratio
     cdf, sdf = scan_chips(content), scan_chips(style)
     if target_sensor is None:
         s = sdf['sensor'].dropna().unique() if 'sensor' in sdf else []
-        if len(s) != 1: raise ValueError(f"{style}: cannot tell the target sensor from its manifest; pass target_sensor")
+        if len(s) != 1: raise ValueError(f"{style}: cannot tell the target sensor from its manifest; pass it (--target-sensor: a shipped sensor name or a sensor JSON file)")
         target_sensor = s[0]
     if cfg.chip_spacing_m is None and 'pixel_spacing_m' in sdf: cfg.chip_spacing_m = float(sdf.pixel_spacing_m.median())
     size = size or int(read_size(cdf.path.iloc[0]))

@@ -22,3 +22,28 @@ def test_simulate_and_stats_from_the_command_line(tmp_path):
 def test_bad_arguments_exit_with_a_message(tmp_path):
     with pytest.raises(SystemExit, match='unknown preset'): main(['simulate', '--preset', 'nope', '--out', str(tmp_path)])
     with pytest.raises(SystemExit, match='not found'): main(['stats', str(tmp_path/'x'), str(tmp_path/'y')])
+
+
+def test_reproduce_on_your_own_folders(tmp_path):
+    "Bring your own data: plain PNG class folders (no manifest), sensors named on the command line, one table."
+    import shutil
+    from sar_xsensor.simulate import build_benchmark
+    from sar_xsensor.core import get_preset
+    b = get_preset('tiny')['benchmark']
+    build_benchmark(tmp_path/'sim', b, seed=5, progress=False)
+    for sensor, dst in ((b['source_sensor'], 'old'), (b['target_sensor'], 'new')):
+        for p in (tmp_path/'sim'/sensor).glob('*/*.png'):
+            (tmp_path/dst/p.parent.name).mkdir(parents=True, exist_ok=True); shutil.copy(p, tmp_path/dst/p.parent.name/p.name)
+    with pytest.raises(SystemExit, match='--target-sensor'):
+        main(['reproduce', '--out', str(tmp_path/'run0'), '--source', str(tmp_path/'old'), '--target', str(tmp_path/'new'),
+              '--tables', 'table3', '--seeds', '1', '--quiet'])
+    main(['reproduce', '--out', str(tmp_path/'run'), '--source', str(tmp_path/'old'), '--target', str(tmp_path/'new'),
+          '--source-sensor', b['source_sensor'], '--target-sensor', b['target_sensor'], '--target-train-per-class', '4',
+          '--tables', 'table3', '--seeds', '1', '--quiet'])
+    import pandas as pd
+    t = pd.read_csv(tmp_path/'run'/'tables'/'table3.csv')
+    assert t.training_set.tolist() == ['target_only', 'target+source', 'target+migrated_source', 'ours']
+    assert t.accuracy_mean.between(0, 100).all() and (t.n_seeds == 1).all()
+    rec = json.loads((tmp_path/'run'/'records'/'target_only_seed0.json').read_text())
+    assert set(rec['config']['train_counts'].values()) == {4}          # the scarce target: 4 training chips per class
+    assert rec['git_commit'] is not None and rec['metrics']['confusion']
