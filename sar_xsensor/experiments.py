@@ -107,7 +107,7 @@ def prepare_data(out, source, target, seed:int=0, target_train_per_class:int|Non
                          for c, g in sdf.groupby('cls')]).sort_index()
     link_chips(tdf[split.isin(['train', 'val']).to_numpy()], d/'target_train', _manifest_of(Path(target)))
     link_chips(sdf, d/'source', _manifest_of(Path(source)))
-    return dict(classes=classes, target_df=tdf, split=split, target_train=d/'target_train', source=d/'source')
+    return dict(classes=classes, target_df=tdf, split=split, target_train=d/'target_train', source=d/'source', source_all=Path(source))
 
 # %% ../nbs/13_experiments.ipynb #1811d55a
 def run_stages(out, data:dict, preset:dict, losses:list, baselines:list, base=None, seed:int=0, progress:bool=True,
@@ -121,7 +121,7 @@ def run_stages(out, data:dict, preset:dict, losses:list, baselines:list, base=No
         t0 = time.time(); r = fn(); seconds[name] = time.time() - t0; return r
     adapter = out/'stage1'/'adapter'
     if not (adapter/'adapter.json').exists():
-        timed('stage1_lora', lambda: train_lora_dir(data['source'], adapter, base, preset['name'], sensor=source_sensor, seed=seed, progress=progress))
+        timed('stage1_lora', lambda: train_lora_dir(data['source_all'], adapter, base, preset['name'], sensor=source_sensor, seed=seed, progress=progress))
     timed('stage1_generate', lambda: generate_dir(adapter, out/'stage1'/'content', n_per_class=e['n_content_per_class'],
                                                     seed=seed, base=base, preset=preset['name'], progress=progress))
     for name in losses:
