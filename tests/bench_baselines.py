@@ -33,6 +33,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--work', default='runs/bench_baselines'); ap.add_argument('--bench', default='runs/bench_stage1/benchmark')
     ap.add_argument('--out', default='results/baselines_bench.json'); ap.add_argument('--grid', default='results/baselines_grid.png')
+    ap.add_argument('--curves', default='results/baselines_curves.png')
     ap.add_argument('--seed', type=int, default=0); ap.add_argument('--methods', default=','.join(BASELINES))
     ap.add_argument('--classifier-seeds', type=int, default=3); ap.add_argument('--speed-chips', type=int, default=256)
     ap.add_argument('--threads', type=int, default=1); ap.add_argument('--epochs', type=int, default=None)
@@ -98,6 +99,16 @@ def main():
         axes[0, j].set_title(cls, fontsize=8)
     plt.tight_layout()
     with atomic_path(a.grid) as tmp: fig.savefig(tmp, format='png', dpi=80)
+    # loss curves of the GANs, one panel per method
+    import seaborn as sns
+    hist = [dict(method=m, epoch=h['epoch'], loss=k, value=v) for m in a.methods.split(',') if m in GAN_METHODS
+            for h in json.loads((work/m/'_train'/'curves.json').read_text())['history']
+            for k, v in h.items() if k not in ('epoch', 'seconds', 'steps', 'lr')]
+    if hist:
+        g = sns.relplot(pd.DataFrame(hist), x='epoch', y='value', hue='loss', col='method', kind='line', marker='o', height=2.6,
+                        facet_kws=dict(sharey=False))
+        g.set(yscale='log')
+        with atomic_path(a.curves) as tmp: g.figure.savefig(tmp, format='png', dpi=80, bbox_inches='tight')
     rec = make_record('baselines_bench', dict(preset='bench', gan=cfg.__dict__, classifier=c, classifier_seeds=a.classifier_seeds,
                                                threads=a.threads, n_source=len(src), n_target_train=len(tr), n_target_val=len(val),
                                                speed_chips=len(speed_x)),
