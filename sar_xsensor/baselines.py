@@ -26,7 +26,7 @@ from scipy import ndimage
 from tqdm.auto import tqdm
 
 from .core import get_preset, child_seed, atomic_path, write_json_atomic
-from .data import ChipSet, scan_chips, load_chips, common_classes
+from .data import ChipSet, scan_chips, load_chips, common_classes, manifest_sensor
 from .simulate import (get_sensor, display_to_intensity, export_display, transfer_function, sensor_band,
                                   resample)
 
@@ -546,12 +546,6 @@ def plot_curves(history:list, path, title:str=''):
     with atomic_path(path) as tmp: g.figure.savefig(tmp, format='png', dpi=90, bbox_inches='tight')
     plt.close(g.figure)
 
-def _sensor_of(df:pd.DataFrame, given, what:str):
-    if given is not None: return given
-    s = df['sensor'].dropna().unique() if 'sensor' in df else []
-    if len(s) != 1: raise ValueError(f"cannot tell the {what} sensor from the manifest; pass it (--{what}-sensor)")
-    return s[0]
-
 def _spacing(df:pd.DataFrame):
     return df['pixel_spacing_m'].to_numpy(float) if 'pixel_spacing_m' in df and df['pixel_spacing_m'].notna().all() else None
 
@@ -572,11 +566,11 @@ def translate_dir(method:str, source, target, out, preset:str|dict='tiny', epoch
         model.eval()
         run = lambda x, i: translate_chips(model, x, batch_size, child_seed(seed, 'translate', i))
     elif method == 'histmatch':
-        s_sensor, t_sensor = (_sensor_of(src.df, source_sensor, 'source'), _sensor_of(tgt.df, target_sensor, 'target')) \
+        s_sensor, t_sensor = (manifest_sensor(src.df, source_sensor, 'source', source), manifest_sensor(tgt.df, target_sensor, 'target', target)) \
             if ('sensor' in src.df or source_sensor) else (None, None)
         run = lambda x, i: histogram_match(x, tgt.x, s_sensor, t_sensor, seed=child_seed(seed, 'histmatch', i))
     else:
-        s_sensor, t_sensor = _sensor_of(src.df, source_sensor, 'source'), _sensor_of(tgt.df, target_sensor, 'target')
+        s_sensor, t_sensor = manifest_sensor(src.df, source_sensor, 'source', source), manifest_sensor(tgt.df, target_sensor, 'target', target)
         t_sp = _spacing(tgt.df)
         run = lambda x, i, sp=None: degrade(x, s_sensor, t_sensor, sp, None if t_sp is None else float(np.median(t_sp)),
                                             seed=child_seed(seed, 'degrade', i))

@@ -21,7 +21,7 @@ from diffusers.training_utils import cast_training_params
 from PIL import Image
 from tqdm.auto import tqdm
 from .core import LORA_QKV, child_seed, get_preset, write_json_atomic, atomic_path, make_record
-from .data import scan_chips, load_chips
+from .data import scan_chips, load_chips, manifest_sensor
 from .flow import sample_t, interpolate, flow_matching_loss
 from .mmdit import load_pipeline, pipeline_t5_tokens, FOUNDATION_DIR
 from .foundation import sar_prompt, encode_prompts, pixels_to_latents
@@ -150,10 +150,6 @@ def generate(pipe, out_dir, prompts:dict, n_per_class:int, steps:int=28, guidanc
     return pd.DataFrame(rows, columns=GENERATED_COLUMNS)
 
 # %% ../nbs/08_lora.ipynb #d4aafb68
-def _dir_sensor(df:pd.DataFrame):
-    s = df['sensor'].dropna().unique() if 'sensor' in df else []
-    return s[0] if len(s) == 1 else None
-
 def train_lora_dir(data, out, base=None, preset:str='tiny', sensor=None, classes:list|None=None, seed:int=0,
                    progress:bool=True, **overrides)->dict:
     "Train an adapter on the chips under `data` (class folders) with preset settings (`overrides` replace them)."
@@ -161,7 +157,7 @@ def train_lora_dir(data, out, base=None, preset:str='tiny', sensor=None, classes
     pipe = load_pipeline(base)
     size = p['benchmark']['chip_px'] if base is not None else pipe.transformer.config.sample_size*pipe.vae_scale_factor
     df = scan_chips(data, classes)
-    sensor = sensor or _dir_sensor(df)
+    sensor = manifest_sensor(df, sensor)
     cs = load_chips(data, size, df=df)
     return train_lora(pipe, cs.x, [cs.classes[i] for i in cs.y], out, sensor=sensor, base=base, seed=seed, progress=progress, **cfg)
 

@@ -18,7 +18,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 from .core import child_seed, atomic_path
 from .simulate import get_sensor
-from .data import scan_chips, load_chips, read_chip
+from .data import scan_chips, load_chips, read_chip, manifest_sensor
 from .flow import sampling_times
 from .mmdit import load_pipeline
 from .foundation import encode_prompts, pixels_to_latents
@@ -182,10 +182,7 @@ def migrate_dir(content, style, out, target_sensor=None, base=None, cfg:Migratio
     bb = load_backbone(backbone, base)
     size = bb.network.config.sample_size*bb.pipe.vae_scale_factor if (base is None and backbone == 'dit') else None
     cdf, sdf = scan_chips(content), scan_chips(style)
-    if target_sensor is None:
-        s = sdf['sensor'].dropna().unique() if 'sensor' in sdf else []
-        if len(s) != 1: raise ValueError(f"{style}: cannot tell the target sensor from its manifest; pass it (--target-sensor: a shipped sensor name or a sensor JSON file)")
-        target_sensor = s[0]
+    target_sensor = manifest_sensor(sdf, target_sensor, 'target', style)
     if cfg.chip_spacing_m is None and 'pixel_spacing_m' in sdf: cfg.chip_spacing_m = float(sdf.pixel_spacing_m.median())
     size = size or int(read_size(cdf.path.iloc[0]))
     cdf = cdf.assign(style=style_pairs(cdf, sdf, seed), rel=[f"{c}/{Path(p).stem}.png" for p, c in zip(cdf.path, cdf.cls)])
