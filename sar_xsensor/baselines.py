@@ -564,25 +564,24 @@ def translate_dir(method:str, source, target, out, preset:str|dict='tiny', epoch
         write_json_atomic(out/'_train'/'curves.json', dict(method=method, config=asdict(cfg), seed=seed, history=history))
         plot_curves(history, out/'_train'/'curves.png', f"{method} ({p['name']})")
         model.eval()
-        run = lambda x, i: translate_chips(model, x, batch_size, child_seed(seed, 'translate', i))
+        run = lambda idx, i: translate_chips(model, src.x[idx], batch_size, child_seed(seed, 'translate', i))
     elif method == 'histmatch':
         s_sensor, t_sensor = (manifest_sensor(src.df, source_sensor, 'source', source), manifest_sensor(tgt.df, target_sensor, 'target', target)) \
             if ('sensor' in src.df or source_sensor) else (None, None)
-        run = lambda x, i: histogram_match(x, tgt.x, s_sensor, t_sensor, seed=child_seed(seed, 'histmatch', i))
+        run = lambda idx, i: histogram_match(src.x[idx], tgt.x, s_sensor, t_sensor, seed=child_seed(seed, 'histmatch', i))
     else:
         s_sensor, t_sensor = manifest_sensor(src.df, source_sensor, 'source', source), manifest_sensor(tgt.df, target_sensor, 'target', target)
-        t_sp = _spacing(tgt.df)
-        run = lambda x, i, sp=None: degrade(x, s_sensor, t_sensor, sp, None if t_sp is None else float(np.median(t_sp)),
-                                            seed=child_seed(seed, 'degrade', i))
+        s_sp, t_sp = _spacing(src.df), _spacing(tgt.df)
+        run = lambda idx, i: degrade(src.x[idx], s_sensor, t_sensor, None if s_sp is None else s_sp[idx],
+                                     None if t_sp is None else float(np.median(t_sp)), seed=child_seed(seed, 'degrade', i))
     src.df['rel'] = [f"{c}/{Path(q).stem}.png" for q, c in zip(src.df.path, src.df.cls)]
     man_path = out/'manifest.csv'
     rows = [r for r in (pd.read_csv(man_path).to_dict('records') if man_path.exists() else []) if (out/r['path']).exists()]
     todo = np.flatnonzero(~src.df.rel.isin({r['path'] for r in rows}).to_numpy())
     bar = tqdm(total=len(todo), desc=f'{method} translate', disable=not progress)
-    sp_all = _spacing(src.df)
     for i in range(0, len(todo), batch_size):
         idx = todo[i:i + batch_size]
-        chips = run(src.x[idx], i, sp_all[idx] if sp_all is not None else None) if method == 'degrade' else run(src.x[idx], i)
+        chips = run(idx, i)
         for j, chip in zip(idx, chips):
             r = src.df.iloc[j]
             (out/r.cls).mkdir(exist_ok=True)
