@@ -26,7 +26,7 @@ from scipy import ndimage
 from tqdm.auto import tqdm
 
 from .core import get_preset, child_seed, atomic_path, write_json_atomic
-from .data import ChipSet, scan_chips, load_chips, common_classes, manifest_sensor
+from .data import ChipSet, scan_chips, load_chips, common_classes, manifest_sensor, match_spacing
 from .simulate import (get_sensor, display_to_intensity, export_display, transfer_function, sensor_band,
                                   resample)
 
@@ -519,11 +519,7 @@ def degrade(source_x:np.ndarray, source_sensor, target_sensor, source_spacing:np
          * transfer_function(n_native, ts.pixel_spacing_m, band_rg, ts.window_alpha)[None, :])
     psf_int = np.abs(np.fft.ifft2(H))**2; otf = np.fft.fft2(psf_int/psf_int.sum())
     out = []
-    for r, sp in zip(R, src_sp):
-        m = min(S, max(2, int(round(S*sp/tgt_sp))))                      # the source footprint on the target chip grid
-        small = resample(r[None], m)[0]
-        lo = (S - m)//2
-        chip = np.pad(small, ((lo, S - m - lo), (lo, S - m - lo)), mode='reflect')
+    for chip in match_spacing(R, src_sp, tgt_sp, seed=seed):                # the source footprint on the target chip grid
         native = np.clip(resample(chip[None], n_native)[0], 0, None)
         blurred = np.clip(np.real(np.fft.ifft2(np.fft.fft2(native)*otf)), 0, None)
         z = (rng.standard_normal((ts.looks, n_native, n_native)) + 1j*rng.standard_normal((ts.looks, n_native, n_native)))/np.sqrt(2)

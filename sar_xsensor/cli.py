@@ -163,13 +163,14 @@ def migrate(content:str=None,            # content chips (class folders): raw so
             base_model:str=None,         # local diffusers directory of the backbone (default for dit: the shipped foundation model)
             batch_size:int=16,           # chips per optimisation batch
             seed:int=0,                  # seed (style draws, patch draws)
+            keep_scale:bool=False,       # do not resample content chips to the target chips' pixel spacing
             quiet:bool=False):           # no progress bar
     "Stage 2: migrate the target sensor's imaging style onto content chips by attention distillation."
     from sar_xsensor.migrate import migrate_dir, MigrationConfig
     from sar_xsensor.losses import MigrationWeights
     _require(content=content, style=style, out=out)
     cfg = MigrationConfig(steps=steps, lr=lr, weights=MigrationWeights(w_ad, w_content, w_speckle, w_freq),
-                          layers=[int(i) for i in _split_list(layers)] if layers else None)
+                          layers=[int(i) for i in _split_list(layers)] if layers else None, match_spacing=not keep_scale)
     man = migrate_dir(content, style, out, target_sensor, base_model, cfg, batch_size, seed, progress=not quiet, backbone=backbone)
     print(f"{len(man)} migrated chips in {out}")
     return man

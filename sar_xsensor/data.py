@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'CHIP_EXTS', 'FIT_POLICIES', 'ChipReadError', 'read_chip', 'fit_chip', 'scan_chips', 'manifest_sensor',
-           'ChipSet', 'concat_chipsets', 'load_chips', 'common_classes', 'split_target', 'save_split', 'load_split',
-           'load_intensity']
+           'ChipSet', 'concat_chipsets', 'load_chips', 'match_spacing', 'common_classes', 'split_target', 'save_split',
+           'load_split', 'load_intensity']
 
 # %% ../nbs/02_data.ipynb #f5c1f1b9
 import json
@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from .core import child_seed, write_text_atomic
-from .simulate import get_sensor, display_to_intensity
+from .simulate import get_sensor, display_to_intensity, resample
 
 # %% ../nbs/02_data.ipynb #3393ff85
 IMAGE_EXTS = {'.png', '.jpg', '.jpeg', '.tif', '.tiff', '.bmp'}
@@ -170,6 +170,27 @@ def load_chips(root, size:int, classes:list|None=None, fit:str='resize', skip_ba
     if unknown: raise ValueError(f"{root}: classes {unknown} are not in the class list {classes}")
     y = np.array([classes.index(c) for c in df.cls], dtype=np.int64)
     return ChipSet(np.stack(xs), y, classes, df, skipped)
+
+# %% ../nbs/02_data.ipynb #0c9af1f2
+def match_spacing(x:np.ndarray, from_spacing, to_spacing:float, seed:int=0, ring:int=2)->np.ndarray:
+    "Chips `x` (N, S, S) sampled at `from_spacing` m (one value or one per chip), resampled onto an S×S grid at `to_spacing` m."
+    x = np.asarray(x, np.float32)
+    if x.ndim != 3 or x.shape[1] != x.shape[2]: raise ValueError(f"chips must be (N, S, S), got {x.shape}")
+    N, S = x.shape[0], x.shape[-1]
+    sp = np.broadcast_to(np.asarray(from_spacing, float), (N,))
+    if not (np.isfinite(sp).all() and (sp > 0).all() and np.isfinite(to_spacing) and to_spacing > 0):
+        raise ValueError(f"pixel spacings must be positive and finite: from {sp.min()}..{sp.max()}, to {to_spacing}")
+    rng = np.random.default_rng(child_seed(seed, 'match_spacing'))
+    out = np.empty_like(x)
+    for i, (chip, s) in enumerate(zip(x, sp)):
+        m = max(2, int(round(S*s/to_spacing)))
+        r = resample(chip[None], m)[0]
+        if m >= S: lo = (m - S)//2; out[i] = r[lo:lo + S, lo:lo + S]; continue
+        k = min(ring, m//2)
+        border = np.concatenate([r[:k].ravel(), r[-k:].ravel(), r[k:-k, :k].ravel(), r[k:-k, -k:].ravel()])
+        out[i] = rng.choice(border, (S, S))
+        lo = (S - m)//2; out[i, lo:lo + m, lo:lo + m] = r
+    return out
 
 # %% ../nbs/02_data.ipynb #7794a853
 def common_classes(source_root, target_root, allow_subset:bool=False)->list:

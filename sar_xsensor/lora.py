@@ -58,7 +58,7 @@ def _batch_rng(seed:int, step:int)->torch.Generator: return torch.Generator().ma
 
 def train_lora(pipe, chips:np.ndarray, labels:list, out_dir, sensor=None, rank:int=16, alpha:float|None=None,
                targets:list=LORA_QKV, steps:int=1500, batch_size:int=32, lr:float=5e-4, seed:int=0, warmup:int=50,
-               checkpoint_every:int=250, base:str|None=None, progress:bool=True)->dict:
+               checkpoint_every:int=250, base:str|None=None, pixel_spacing_m:float|None=None, progress:bool=True)->dict:
     "Train a Q/K/V LoRA on `chips` (N, H, W) in [0, 1] with class names `labels`; save it to `out_dir`; return adapter.json."
     chips, labels = np.asarray(chips, np.float32), list(labels)
     if len(chips) == 0 or len(chips) != len(labels): raise ValueError(f"{len(chips)} chips and {len(labels)} labels: need as many, and more than 0")
@@ -100,7 +100,7 @@ def train_lora(pipe, chips:np.ndarray, labels:list, out_dir, sensor=None, rank:i
     StableDiffusion3Pipeline.save_lora_weights(out_dir, transformer_lora_layers=get_peft_model_state_dict(acc.unwrap_model(transformer)))
     meta = dict(base=None if base is None else str(base), rank=rank, alpha=alpha or rank, targets=list(targets), classes=classes,
                 prompts=prompts, sensor=None if sensor is None else str(getattr(sensor, 'name', sensor)), chip_px=int(chips.shape[1]),
-                n_chips=len(chips), steps=steps, batch_size=batch_size, lr=lr, seed=seed, parameters=counts,
+                n_chips=len(chips), pixel_spacing_m=pixel_spacing_m, steps=steps, batch_size=batch_size, lr=lr, seed=seed, parameters=counts,
                 seconds=log['seconds'], step_seconds=log['seconds']/max(1, steps), loss=log['loss'])
     write_json_atomic(out_dir/'adapter.json', meta)
     return meta
@@ -121,10 +121,10 @@ def load_adapter(adapter_dir, base=None, device=None)->tuple:
     return pipe, meta
 
 # %% ../nbs/08_lora.ipynb #9489d765
-GENERATED_COLUMNS = ['path', 'cls', 'id', 'prompt', 'seed', 'steps', 'guidance', 'adapter', 'base']
+GENERATED_COLUMNS = ['path', 'cls', 'id', 'prompt', 'seed', 'steps', 'guidance', 'adapter', 'base', 'pixel_spacing_m']
 
 def generate(pipe, out_dir, prompts:dict, n_per_class:int, steps:int=28, guidance:float=3.0, seed:int=0, batch_size:int=32,
-             size:int=64, adapter:str|None=None, base:str|None=None, progress:bool=True)->pd.DataFrame:
+             size:int=64, adapter:str|None=None, base:str|None=None, pixel_spacing_m:float|None=None, progress:bool=True)->pd.DataFrame:
     "Generate `n_per_class` chips for each class of `prompts` ({class: prompt}) into `out_dir`; return the manifest."
     check_chip_size(pipe, size)
     out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
@@ -143,7 +143,7 @@ def generate(pipe, out_dir, prompts:dict, n_per_class:int, steps:int=28, guidanc
         for (c, i), s, chip in zip(batch, seeds, pipeline_to_chips(images)):
             rel = f"{c}/{c}_{i:05d}.png"; (out_dir/c).mkdir(exist_ok=True)
             with atomic_path(out_dir/rel) as tmp: Image.fromarray(chip).save(tmp, format='PNG')
-            rows.append(dict(path=rel, cls=c, id=i, prompt=prompts[c], seed=s, steps=steps, guidance=guidance, adapter=adapter, base=base))
+            rows.append(dict(path=rel, cls=c, id=i, prompt=prompts[c], seed=s, steps=steps, guidance=guidance, adapter=adapter, base=base, pixel_spacing_m=pixel_spacing_m))
         with atomic_path(man_path) as tmp: pd.DataFrame(rows, columns=GENERATED_COLUMNS).to_csv(tmp, index=False)
         bar.update(len(batch))
     bar.close()
@@ -159,7 +159,9 @@ def train_lora_dir(data, out, base=None, preset:str='tiny', sensor=None, classes
     df = scan_chips(data, classes)
     sensor = manifest_sensor(df, sensor)
     cs = load_chips(data, size, df=df)
-    return train_lora(pipe, cs.x, [cs.classes[i] for i in cs.y], out, sensor=sensor, base=base, seed=seed, progress=progress, **cfg)
+    spacing = float(df.pixel_spacing_m.median()) if 'pixel_spacing_m' in df and df.pixel_spacing_m.notna().all() else None
+    return train_lora(pipe, cs.x, [cs.classes[i] for i in cs.y], out, sensor=sensor, base=base, seed=seed,
+                      pixel_spacing_m=spacing, progress=progress, **cfg)
 
 def generate_dir(adapter, out, classes:list|None=None, n_per_class:int|None=None, steps:int|None=None, guidance:float|None=None,
                  seed:int=0, batch_size:int|None=None, base=None, preset:str='tiny', progress:bool=True)->pd.DataFrame:
@@ -171,4 +173,5 @@ def generate_dir(adapter, out, classes:list|None=None, n_per_class:int|None=None
     if unknown: raise ValueError(f"classes {unknown} were not in the adapter's training set {meta['classes']}")
     return generate(pipe, out, {c: meta['prompts'][c] for c in classes}, n_per_class or g['n_per_class'], steps or g['steps'],
                     g['guidance'] if guidance is None else guidance, seed, batch_size or g['batch_size'], meta['chip_px'],
-                    adapter=str(adapter), base=meta['base'] if base is None else str(base), progress=progress)
+                    adapter=str(adapter), base=meta['base'] if base is None else str(base),
+                    pixel_spacing_m=meta.get('pixel_spacing_m'), progress=progress)

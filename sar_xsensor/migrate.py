@@ -4,11 +4,11 @@
 
 # %% auto #0
 __all__ = ['SD_UNET_LAYOUT', 'MIGRATED_COLUMNS', 'display_to_intensity_t', 'MigrationConfig', 'DiTBackbone', 'UNetBackbone',
-           'as_backbone', 'load_unet_pipeline', 'load_backbone', 'migrate_batch', 'style_pairs', 'migrate_dir',
-           'read_size']
+           'as_backbone', 'load_unet_pipeline', 'load_backbone', 'migrate_batch', 'style_pairs', 'content_spacing',
+           'migrate_dir', 'read_size']
 
 # %% ../nbs/11_migrate.ipynb #630889a1
-import json
+import json, warnings
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
@@ -18,7 +18,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 from .core import child_seed, atomic_path
 from .simulate import get_sensor
-from .data import scan_chips, load_chips, read_chip, manifest_sensor
+from .data import scan_chips, load_chips, read_chip, manifest_sensor, match_spacing
 from .flow import sampling_times
 from .mmdit import load_pipeline
 from .foundation import encode_prompts, pixels_to_latents
@@ -46,6 +46,7 @@ class MigrationConfig:
     patch: int = 8                  # N of Eq. 20
     radius: float|None = None       # high-pass radius, cycles/px (None: half the target sensor's cutoff)
     chip_spacing_m: float|None = None  # target chip pixel spacing, for the default radius
+    match_spacing: bool = True      # resample content to the target chips' pixel spacing first (when both are known)
     def to_dict(self)->dict: return {**asdict(self), 'weights': self.weights.to_dict()}
 
 # %% ../nbs/11_migrate.ipynb #df5b30e6
@@ -163,7 +164,7 @@ def migrate_batch(backbone, content:np.ndarray, style:np.ndarray, target_sensor,
     return dict(chips=chips, losses=history[-1], history=history, radius=radius)
 
 # %% ../nbs/11_migrate.ipynb #065d7c38
-MIGRATED_COLUMNS = ['path', 'cls', 'content', 'style', 'backbone', 'base', 'steps', 'lr', 'weights', 'layers', 'seed', 'loss_total', 'loss_terms']
+MIGRATED_COLUMNS = ['path', 'cls', 'content', 'style', 'backbone', 'base', 'steps', 'lr', 'weights', 'layers', 'seed', 'loss_total', 'loss_terms', 'content_spacing_m']
 
 def style_pairs(content_df:pd.DataFrame, style_df:pd.DataFrame, seed:int)->list:
     "One style chip path per content chip: same class when available, drawn with a per-chip seed."
@@ -174,6 +175,16 @@ def style_pairs(content_df:pd.DataFrame, style_df:pd.DataFrame, seed:int)->list:
         pool = by_cls.get(c, every)
         out.append(pool[np.random.default_rng(child_seed(seed, 'style', Path(p).name, c)).integers(len(pool))])
     return out
+
+def content_spacing(cdf:pd.DataFrame, folder, cfg:MigrationConfig)->np.ndarray|None:
+    "Per-chip pixel spacing of the content chips when they are to be resampled to the target's, else None (with a warning if unknown)."
+    if not cfg.match_spacing: return None
+    sp = cdf['pixel_spacing_m'].to_numpy(float) if 'pixel_spacing_m' in cdf else np.full(len(cdf), np.nan)
+    if cfg.chip_spacing_m is None or not np.isfinite(sp).all():
+        warnings.warn(f"pixel spacing unknown for {'the target chips' if cfg.chip_spacing_m is None else folder}: "
+                      "content chips are migrated at their own scale (give both folders a manifest with pixel_spacing_m)")
+        return None
+    return sp
 
 def migrate_dir(content, style, out, target_sensor=None, base=None, cfg:MigrationConfig|None=None, batch_size:int=16,
                 seed:int=0, progress:bool=True, backbone:str='dit')->pd.DataFrame:
@@ -191,18 +202,21 @@ def migrate_dir(content, style, out, target_sensor=None, base=None, cfg:Migratio
     rows = [r for r in (pd.read_csv(man_path).to_dict('records') if man_path.exists() else []) if (out/r['path']).exists()]
     done = {r['path'] for r in rows}
     todo = cdf[~cdf.rel.isin(done)].reset_index(drop=True)
+    content_sp = content_spacing(todo, content, cfg)
     bar = tqdm(total=len(todo), desc='migrate', disable=not progress)
     for b in range(0, len(todo), batch_size):
         part = todo.iloc[b:b + batch_size]
         c = load_chips(None, size, df=part[['path', 'cls']]).x
+        if content_sp is not None: c = match_spacing(c, content_sp[part.index], cfg.chip_spacing_m, seed=child_seed(seed, 'spacing', b))
         s = load_chips(None, size, df=pd.DataFrame(dict(path=part['style'], cls=part['cls']))).x
         res = migrate_batch(bb, c, s, target_sensor, cfg, seed=child_seed(seed, 'batch', b))
-        for (_, r), chip in zip(part.iterrows(), res['chips']):
+        for j, ((_, r), chip) in enumerate(zip(part.iterrows(), res['chips'])):
             (out/r.cls).mkdir(exist_ok=True)
             with atomic_path(out/r.rel) as tmp: Image.fromarray(chip).save(tmp, format='PNG')
             rows.append(dict(path=r.rel, cls=r.cls, content=r.path, style=r['style'], backbone=backbone, base=base, steps=cfg.steps, lr=cfg.lr,
                              weights=json.dumps(cfg.weights.to_dict()), layers=json.dumps(cfg.layers), seed=seed,
-                             loss_total=res['losses']['total'], loss_terms=json.dumps({k: v for k, v in res['losses'].items() if k not in ('step', 'total')})))
+                             loss_total=res['losses']['total'], loss_terms=json.dumps({k: v for k, v in res['losses'].items() if k not in ('step', 'total')}),
+                             content_spacing_m=None if content_sp is None else float(content_sp[b + j])))
         with atomic_path(man_path) as tmp: pd.DataFrame(rows, columns=MIGRATED_COLUMNS).to_csv(tmp, index=False)
         bar.update(len(part))
     bar.close()

@@ -3,6 +3,7 @@ import json, shutil, subprocess, sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from PIL import Image
@@ -129,6 +130,9 @@ def test_cli_train_lora_and_generate_resume(base_dir, tmp_path):
     r = subprocess.run(args[:6] + ['--n-per-class', '3'] + args[8:], capture_output=True, text=True); assert r.returncode == 0, r.stderr
     man = (tmp_path/'gen'/'manifest.csv').read_text().splitlines()
     assert len(man) == 1 + 6 and (tmp_path/'gen'/'F-16'/'F-16_00001.png').read_bytes() == first
+    src = pd.read_csv(tmp_path/'b'/'manifest.csv'); src = src[(src.sensor == 'tsx_like') & src.cls.isin(['B-52', 'F-16'])]
+    gen = pd.read_csv(tmp_path/'gen'/'manifest.csv')    # generated chips carry the training chips' spacing, for Stage 2's resampling
+    assert meta['pixel_spacing_m'] == pytest.approx(src.pixel_spacing_m.median()) and (gen.pixel_spacing_m == meta['pixel_spacing_m']).all()
     assert np.array(Image.open(tmp_path/'gen'/'B-52'/'B-52_00002.png')).shape == (64, 64)
     with pytest.raises(SystemExit, match='not in the adapter'):
         main(['generate', '--adapter', str(tmp_path/'ad'), '--out', str(tmp_path/'g2'), '--classes', 'C-17'])

@@ -84,7 +84,7 @@ def test_cli_migrate_writes_a_manifest_and_resumes(pipe, tmp_path):
         for i, (chip, m) in enumerate(zip(sim['display'], sim['meta'])):
             (tmp_path/name/m['cls']).mkdir(parents=True, exist_ok=True); Image.fromarray(chip).save(tmp_path/name/m['cls']/f'{i}.png')
     args = [EXE, 'migrate', '--content', str(tmp_path/'src'), '--style', str(tmp_path/'tgt'), '--out', str(tmp_path/'out'),
-            '--steps', '3', '--target-sensor', 'fc1_like', '--base-model', str(tmp_path/'fm'), '--w-freq', '0', '--layers', '0,-1', '--quiet']
+            '--steps', '3', '--target-sensor', 'fc1_like', '--base-model', str(tmp_path/'fm'), '--w-freq', '0', '--layers', '0,-1', '--keep-scale', '--quiet']
     r = subprocess.run(args, capture_output=True, text=True); assert r.returncode == 0, r.stderr
     man = (tmp_path/'out'/'manifest.csv').read_text().splitlines()
     assert len(man) == 4 and 'fc1_like' not in man[0]
