@@ -25,7 +25,7 @@ from safetensors.torch import save_file, load_file
 from scipy import ndimage
 from tqdm.auto import tqdm
 
-from .core import get_preset, child_seed, atomic_path, write_json_atomic
+from .core import get_preset, child_seed, atomic_path, write_json_atomic, compute_device
 from .data import ChipSet, scan_chips, load_chips, common_classes, manifest_sensor, match_spacing
 from .simulate import (get_sensor, display_to_intensity, export_display, transfer_function, sensor_band,
                                   resample)
@@ -196,7 +196,7 @@ class StarDiscriminator(nn.Module):
 
 def gradient_penalty(critic:nn.Module, real:torch.Tensor, fake:torch.Tensor, generator=None)->torch.Tensor:
     "WGAN-GP: (‖∇ D_src(x̂)‖₂ − 1)² at random per-chip mixtures x̂ of real and fake."
-    a = torch.rand(real.shape[0], 1, 1, 1, generator=generator)
+    a = torch.rand(real.shape[0], 1, 1, 1, generator=generator).to(real.device)
     x_hat = (a*real + (1 - a)*fake).requires_grad_(True)
     g, = torch.autograd.grad(critic(x_hat)[0].sum(), x_hat, create_graph=True)
     return ((g.flatten(1).norm(dim=1) - 1)**2).mean()
@@ -378,7 +378,7 @@ class StarGAN(Translator):
             self.opts['G'].zero_grad(); g.backward(); self.opts['G'].step()
             out.update(G=g.item(), rec=rec.item())
         return out
-    def translate(self, x): return self.nets.G(x, F.one_hot(torch.ones(len(x), dtype=torch.long), 2).float())
+    def translate(self, x): return self.nets.G(x, F.one_hot(torch.ones(len(x), dtype=torch.long, device=x.device), 2).float())
 
 GAN_METHODS = {'cyclegan': CycleGAN, 'cut': CUT, 'stargan': StarGAN, 'pix2pix': Pix2pix}
 
@@ -423,7 +423,7 @@ def save_checkpoint(model:Translator, epoch:int, history:list, work):
     "Write the training state to `work/checkpoint`, replacing the previous one atomically (old one kept until the new one is in place)."
     work = Path(work); tmp, ckpt, old = work/'checkpoint.tmp', work/'checkpoint', work/'checkpoint.old'
     shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, tmp/'nets.safetensors')
+    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, tmp/'nets.safetensors')
     torch.save(dict(epoch=epoch, history=history, opts={k: o.state_dict() for k, o in model.opts.items()},
                     pools={k: p.state() for k, p in model.pools.items()}), tmp/'state.pt')
     if ckpt.exists(): shutil.rmtree(old, ignore_errors=True); os.replace(ckpt, old)
@@ -456,8 +456,10 @@ def train_translator(method:str, source:ChipSet, target:ChipSet, cfg:GANConfig, 
         raise ValueError(f"chips are {source.x.shape[-1]} (source) and {target.x.shape[-1]} (target) px; the settings say {cfg.size}")
     model = make_translator(method, cfg, seed)
     start, history = load_checkpoint(model, work) if work else (0, [])
-    xs, xt = to_unit_range(source.x), to_unit_range(target.x)
-    both = torch.cat([xs, xt]); domain = torch.cat([torch.zeros(len(xs), dtype=torch.long), torch.ones(len(xt), dtype=torch.long)])
+    dev = compute_device(); model.to(dev)
+    for pool in model.pools.values(): pool.images = [im.to(dev) for im in pool.images]
+    xs, xt = to_unit_range(source.x).to(dev), to_unit_range(target.x).to(dev)
+    both = torch.cat([xs, xt]); domain = torch.cat([torch.zeros(len(xs), dtype=torch.long), torch.ones(len(xt), dtype=torch.long)]).to(dev)
     model.train()
     bar = tqdm(total=cfg.epochs, initial=start, desc=method, disable=not progress)
     for epoch in range(start, min(cfg.epochs, until or cfg.epochs)):
@@ -485,7 +487,8 @@ def train_translator(method:str, source:ChipSet, target:ChipSet, cfg:GANConfig, 
 def translate_chips(model:Translator, x:np.ndarray, batch_size:int=32, seed:int=0)->np.ndarray:
     "Translate chips (N, S, S) in [0, 1] to 8-bit target-style chips."
     torch.manual_seed(seed)
-    out = [model.translate(to_unit_range(x[i:i + batch_size])) for i in range(0, len(x), batch_size)]
+    dev = next(model.parameters()).device
+    out = [model.translate(to_unit_range(x[i:i + batch_size]).to(dev)).cpu() for i in range(0, len(x), batch_size)]
     y = (torch.cat(out)[:, 0].clamp(-1, 1) + 1)/2
     return np.round(y.numpy()*255).astype(np.uint8)
 

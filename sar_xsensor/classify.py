@@ -16,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from transformers import ResNetConfig, ResNetForImageClassification
 
-from .core import seed_everything, child_seed
+from .core import seed_everything, child_seed, compute_device
 
 # %% ../nbs/04_classify.ipynb #6570da9b
 ARCHS = {
@@ -87,11 +87,11 @@ class ClassifierResult:
     normalize: str = 'chip'
     def predict(self, x:np.ndarray, batch_size:int=256)->np.ndarray:
         "Predicted labels for chips (N, H, W) in [0, 1]."
-        self.model.eval(); out = []
+        self.model.eval(); out = []; dev = next(self.model.parameters()).device
         with torch.no_grad():
             for i in range(0, len(x), batch_size):
-                xb = normalise_chips(x[i:i + batch_size], self.normalize, self.mean, self.std)
-                out.append(self.model(xb).logits.argmax(1).numpy())
+                xb = normalise_chips(x[i:i + batch_size], self.normalize, self.mean, self.std).to(dev)
+                out.append(self.model(xb).logits.argmax(1).cpu().numpy())
         return np.concatenate(out)
     def evaluate(self, x, y, n_classes:int)->dict: return classification_metrics(y, self.predict(x), n_classes)
 
@@ -104,7 +104,8 @@ def train_classifier(x:np.ndarray, y:np.ndarray, n_classes:int, seed:int, arch:s
     if not np.isfinite(x).all(): raise ValueError("training chips contain NaN or infinite values")
     seed_everything(seed)
     g = torch.Generator().manual_seed(child_seed(seed, 'batches'))
-    model = make_resnet(arch, n_classes)
+    dev = compute_device()
+    model = make_resnet(arch, n_classes).to(dev)
     mean, std = float(x.mean()), float(x.std() + 1e-6)
     X = normalise_chips(x, normalize, mean, std)
     Y = torch.from_numpy(np.asarray(y, dtype=np.int64))
@@ -123,7 +124,7 @@ def train_classifier(x:np.ndarray, y:np.ndarray, n_classes:int, seed:int, arch:s
         tot, correct, seen = 0., 0, 0
         for i in range(0, len(X), batch_size):
             idx = order[i:i + batch_size]
-            xb, yb = augment(X[idx], g, shift), Y[idx]
+            xb, yb = augment(X[idx], g, shift).to(dev), Y[idx].to(dev)
             logits = model(xb).logits
             loss = F.cross_entropy(logits, yb)
             if not torch.isfinite(loss): raise FloatingPointError(f"classifier loss became {loss.item()} at epoch {ep}")

@@ -81,7 +81,7 @@ def reproduce(preset:str='tiny',           # preset: tiny, bench or paper
     for name, t in res.items():
         print(f"\n{name} (mean ± sd over seeds, %; paper beside):")
         print(format_table(t)[['training set', 'seeds', 'accuracy', 'paper accuracy', 'f1', 'paper f1']].to_string(index=False))
-    print(f"\ndone in {time.time() - t0:.0f} s; tables in {Path(out)/'tables'}, figures in {Path(out)/'figures'}")
+    if res: print(f"\ndone in {time.time() - t0:.0f} s; tables in {Path(out)/'tables'}, figures in {Path(out)/'figures'}")   # main process only
     return res
 
 # %% ../nbs/90_cli.ipynb #e7800c30

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['CLASSES', 'TABLE1_SOURCE_COUNTS', 'TABLE1_TARGET_COUNTS', 'LORA_QKV', 'PRESETS', 'get_preset', 'seed_everything',
            'child_seed', 'atomic_path', 'write_text_atomic', 'write_json_atomic', 'package_versions', 'git_commit',
-           'make_record', 'Timer']
+           'make_record', 'Timer', 'process_state', 'compute_device', 'my_share']
 
 # %% ../nbs/00_core.ipynb #aa445316
 import copy, hashlib, json, os, platform, random, subprocess, sys, tempfile, time
@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from accelerate import PartialState
 
 # %% ../nbs/00_core.ipynb #33c41d45
 CLASSES = ['B-52', 'Boeing-747', 'Boeing-767', 'C-130', 'C-17', 'F-15', 'F-16']
@@ -137,3 +138,17 @@ class Timer:
         t0 = time.perf_counter()
         try: yield
         finally: self.seconds[name] = self.seconds.get(name, 0.) + time.perf_counter() - t0
+
+# %% ../nbs/00_core.ipynb #3ff86701
+def process_state()->PartialState:
+    "accelerate's view of this process (index, count, device); on a machine without a GPU, processes started by `torchrun` share the CPU (gloo)."
+    return PartialState(cpu=not (torch.cuda.is_available() or torch.backends.mps.is_available()))
+
+def compute_device()->torch.device:
+    "The device this process computes on (accelerate's choice: its GPU under `accelerate launch`, else cuda/mps/cpu)."
+    return process_state().device
+
+def my_share(jobs:list)->list:
+    "This process's round-robin share of independent `jobs` (all of them when not launched with several processes)."
+    s = process_state()
+    return list(jobs)[s.process_index::s.num_processes]

@@ -4,19 +4,23 @@
 
 # %% auto #0
 __all__ = ['LOSS_CONFIGS', 'TRAINING_SETS', 'TABLES', 'PAPER', 'LABELS', 'METRICS', 'needed', 'link_chips', 'prepare_data',
-           'run_stages', 'training_chips', 'classifier_run', 'make_table', 'format_table', 'figure_samples',
-           'figure_counts', 'figure_curves', 'figure_confusions', 'reproduce_run']
+           'stage_jobs', 'run_stages', 'training_chips', 'classifier_run', 'make_table', 'format_table',
+           'figure_samples', 'figure_counts', 'figure_curves', 'figure_confusions', 'cumulative_timings',
+           'reproduce_run']
 
 # %% ../nbs/13_experiments.ipynb #ea15d916
 import json, os, resource, time
+from contextlib import nullcontext
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from accelerate.utils import gather_object
 from filelock import FileLock
 from tqdm.auto import tqdm
 
-from .core import get_preset, child_seed, make_record, write_json_atomic, atomic_path, write_text_atomic
+from .core import get_preset, child_seed, make_record, write_json_atomic, atomic_path, write_text_atomic, my_share, process_state
 from .data import scan_chips, load_chips, common_classes, split_target, save_split, load_split, concat_chipsets
 from .classify import train_classifier
 from .losses import MigrationWeights
@@ -110,28 +114,39 @@ def prepare_data(out, source, target, seed:int=0, target_train_per_class:int|Non
     return dict(classes=classes, target_df=tdf, split=split, target_train=d/'target_train', source=d/'source', source_all=Path(source))
 
 # %% ../nbs/13_experiments.ipynb #1811d55a
-def run_stages(out, data:dict, preset:dict, losses:list, baselines:list, base=None, seed:int=0, progress:bool=True,
-               source_sensor=None, target_sensor=None)->dict:
-    "Stage 1, Stage 2 and the baselines for one run folder; seconds per stage."
-    from sar_xsensor.lora import train_lora_dir, generate_dir
+def stage_jobs(out, data:dict, preset:dict, losses:list, baselines:list, base=None, seed:int=0, progress:bool=True,
+               source_sensor=None, target_sensor=None)->list:
+    "The independent Stage 2 and baseline jobs of a run folder: (name, callable) pairs, each writing its own folder."
     from sar_xsensor.migrate import migrate_dir, MigrationConfig
     from sar_xsensor.baselines import translate_dir
-    out, e, seconds = Path(out), preset['experiment'], {}
-    def timed(name, fn):
-        t0 = time.time(); r = fn(); seconds[name] = time.time() - t0; return r
-    adapter = out/'stage1'/'adapter'
-    if not (adapter/'adapter.json').exists():
-        timed('stage1_lora', lambda: train_lora_dir(data['source_all'], adapter, base, preset['name'], sensor=source_sensor, seed=seed, progress=progress))
-    timed('stage1_generate', lambda: generate_dir(adapter, out/'stage1'/'content', n_per_class=e['n_content_per_class'],
-                                                    seed=seed, base=base, preset=preset['name'], progress=progress))
+    out, e, jobs = Path(out), preset['experiment'], []
     for name in losses:
         cfg = MigrationConfig(steps=e['migrate_steps'], lr=e['migrate_lr'], weights=LOSS_CONFIGS[name])
         for what, content in (('source', data['source']), ('content', out/'stage1'/'content')):
-            timed(f'stage2_{what}_{name}', lambda: migrate_dir(content, data['target_train'], out/'stage2'/what/name, target_sensor, base=base, cfg=cfg,
-                                                               batch_size=e['migrate_batch'], seed=seed, progress=progress))
+            jobs.append((f'stage2_{what}_{name}', partial(migrate_dir, content, data['target_train'], out/'stage2'/what/name, target_sensor,
+                                                          base=base, cfg=cfg, batch_size=e['migrate_batch'], seed=seed, progress=progress)))
     for m in baselines:
-        timed(f'baseline_{m}', lambda: translate_dir(m, data['source'], data['target_train'], out/'baselines'/m, preset, seed=seed,
-                                                     source_sensor=source_sensor, target_sensor=target_sensor, progress=progress))
+        jobs.append((f'baseline_{m}', partial(translate_dir, m, data['source'], data['target_train'], out/'baselines'/m, preset, seed=seed,
+                                              source_sensor=source_sensor, target_sensor=target_sensor, progress=progress)))
+    return jobs
+
+def run_stages(out, data:dict, preset:dict, losses:list, baselines:list, base=None, seed:int=0, progress:bool=True,
+               source_sensor=None, target_sensor=None)->dict:
+    "Stage 1, Stage 2 and the baselines for one run folder, shared among the processes of `accelerate launch`; seconds per stage (this process's)."
+    from sar_xsensor.lora import train_lora_dir, generate_dir
+    out, e, seconds, state = Path(out), preset['experiment'], {}, process_state()
+    def timed(name, fn):
+        t0 = time.time(); r = fn(); seconds[name] = time.time() - t0; return r
+    adapter = out/'stage1'/'adapter'
+    if not (adapter/'adapter.json').exists():       # every process joins: data-parallel LoRA training
+        timed('stage1_lora', lambda: train_lora_dir(data['source_all'], adapter, base, preset['name'], sensor=source_sensor, seed=seed, progress=progress))
+    if state.is_main_process:
+        timed('stage1_generate', lambda: generate_dir(adapter, out/'stage1'/'content', n_per_class=e['n_content_per_class'],
+                                                        seed=seed, base=base, preset=preset['name'], progress=progress))
+    state.wait_for_everyone()
+    for name, job in my_share(stage_jobs(out, data, preset, losses, baselines, base, seed, progress, source_sensor, target_sensor)):
+        timed(name, job)
+    state.wait_for_everyone()
     return seconds
 
 # %% ../nbs/13_experiments.ipynb #7f20ab00
@@ -245,6 +260,18 @@ def figure_confusions(records:list, sets:list, classes:list, path):
         ax.set_title(LABELS[s], fontsize=7); ax.tick_params(labelsize=6); ax.set_xlabel('predicted', fontsize=7)
     _save(fig, path)
 
+# %% ../nbs/13_experiments.ipynb #29b2b515
+def cumulative_timings(run_json, per_process:list, total:float)->dict:
+    "This call's seconds per stage (slowest process), `total_this_call`, and the sums over all calls on the run folder (`cumulative`)."
+    this = {}
+    for d in per_process:
+        for k, v in d.items(): this[k] = max(this.get(k, 0.), float(v))
+    this['total_this_call'] = float(total)
+    prev = json.loads(Path(run_json).read_text()).get('timings', {}) if Path(run_json).exists() else {}
+    before = prev.get('cumulative', {k: v for k, v in prev.items() if isinstance(v, (int, float))})
+    return {**this, 'cumulative': {k: before.get(k, 0.) + this.get(k, 0.) for k in sorted({*before, *this})},
+            'calls': prev.get('calls', 1 if prev else 0) + 1}
+
 # %% ../nbs/13_experiments.ipynb #f0a8458f
 def reproduce_run(preset:str|dict='tiny', out='runs/tiny', seeds:int|None=None, world_seed:int=0, source=None, target=None,
                   target_train_per_class:int|None=None, base=None, tables=tuple(TABLES), progress:bool=True,
@@ -257,22 +284,27 @@ def reproduce_run(preset:str|dict='tiny', out='runs/tiny', seeds:int|None=None, 
     unknown = sorted(set(tables) - set(TABLES))
     if unknown: raise ValueError(f"unknown tables {unknown}; choose from {list(TABLES)}")
     if (source is None) != (target is None): raise ValueError("pass both --source and --target, or neither (simulated benchmark)")
-    with FileLock(str(out/'.lock')):
+    state = process_state()
+    with FileLock(str(out/'.lock')) if state.is_main_process else nullcontext():   # one run per folder; the main process holds it
         t0 = time.time()
-        if source is None:
-            b = p['benchmark']; bdir = out/'benchmark'
-            if not (bdir/'manifest.csv').exists(): build_benchmark(bdir, b, seed=world_seed, progress=progress)
-            source, target = bdir/b['source_sensor'], bdir/b['target_sensor']
-        data = prepare_data(out, source, target, world_seed, target_train_per_class, p['experiment']['n_source_per_class'])
+        with state.main_process_first():            # the main process simulates, splits and links; the others then find it done
+            if source is None:
+                b = p['benchmark']; bdir = out/'benchmark'
+                if not (bdir/'manifest.csv').exists(): build_benchmark(bdir, b, seed=world_seed, progress=progress)
+                source, target = bdir/b['source_sensor'], bdir/b['target_sensor']
+            data = prepare_data(out, source, target, world_seed, target_train_per_class, p['experiment']['n_source_per_class'])
         sets, losses, baselines = needed(tables)
         seconds = run_stages(out, data, p, losses, baselines, base, world_seed, progress, source_sensor, target_sensor)
         tdf = data['target_df']
         test = load_chips(None, p['benchmark']['chip_px'], data['classes'], df=tdf[(data['split'] == 'test').to_numpy()])
-        records = []
+        runs = [(s, k) for k in seeds for s in sets]
         t1 = time.time()
-        for s in tqdm([(s, k) for k in seeds for s in sets], desc='classifiers', disable=not progress):
-            records.append(classifier_run(out, data, s[0], s[1], p, test))
+        for s, k in tqdm(my_share(runs), desc='classifiers', disable=not progress): classifier_run(out, data, s, k, p, test)
         seconds['classifiers'] = time.time() - t1
+        state.wait_for_everyone()
+        per_process = gather_object([seconds])
+        if not state.is_main_process: return {}
+        records = [classifier_run(out, data, s, k, p, test) for s, k in runs]     # all written by now: read back
         result = {}
         for t in tables:
             tab = make_table(records, t); result[t] = tab
@@ -283,10 +315,10 @@ def reproduce_run(preset:str|dict='tiny', out='runs/tiny', seeds:int|None=None, 
         figure_curves(records, TABLES['table2'], figs/'fig9_curves.png')
         figure_confusions(records, [s for s in TABLES['table2'] if s in sets], data['classes'], figs/'fig10_confusion_table2.png')
         if 'table3' in tables: figure_confusions(records, TABLES['table3'], data['classes'], figs/'fig11_confusion_table3.png')
-        seconds['total_this_call'] = time.time() - t0
+        seconds = cumulative_timings(out/'records'/'run.json', per_process, time.time() - t0)
         write_json_atomic(out/'records'/'run.json', make_record('reproduce', dict(preset=p, seeds=seeds, world_seed=world_seed,
                           tables=list(tables), source=str(source), target=str(target), base=base, target_train_per_class=target_train_per_class,
                           source_sensor=source_sensor, target_sensor=target_sensor),
                           {t: result[t].to_dict('records') for t in tables}, seed=world_seed, timings=seconds,
-                          peak_rss_gb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1e6))
+                          processes=state.num_processes, peak_rss_gb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1e6))
     return result

@@ -17,7 +17,7 @@ import torch
 from accelerate import Accelerator
 from diffusers.optimization import get_scheduler
 from tqdm.auto import tqdm
-from .core import CLASSES, child_seed, write_json_atomic, write_text_atomic, atomic_path, make_record, Timer
+from .core import CLASSES, child_seed, write_json_atomic, write_text_atomic, atomic_path, make_record, Timer, compute_device
 from .simulate import Sensor, get_sensor, load_catalog, simulate_chips, RenderOptions
 from .flow import sample_t, interpolate, flow_matching_loss
 from .mmdit import build_foundation, pipeline_t5_tokens, FOUNDATION_CONFIG
@@ -183,7 +183,7 @@ def pretrain(out_dir, work_dir, steps:int=6000, batch_size:int=32, lr:float=3e-4
     pipe = build_foundation(seed, config)
     shift, scale = latent_normalisation(corpus['display'])
     pipe.vae.register_to_config(shift_factor=shift, scaling_factor=scale)
-    acc = Accelerator()
+    acc = Accelerator(cpu=compute_device().type == 'cpu')   # the same process view as the other stages
     nets = torch.nn.ModuleDict(dict(transformer=pipe.transformer, text_encoder=pipe.text_encoder, text_encoder_2=pipe.text_encoder_2))
     opt = torch.optim.AdamW(nets.parameters(), lr=lr, weight_decay=1e-4)
     sched = get_scheduler('cosine', opt, num_warmup_steps=warmup, num_training_steps=steps)

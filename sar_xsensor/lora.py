@@ -20,7 +20,7 @@ from diffusers.optimization import get_scheduler
 from diffusers.training_utils import cast_training_params
 from PIL import Image
 from tqdm.auto import tqdm
-from .core import LORA_QKV, child_seed, get_preset, write_json_atomic, atomic_path, make_record
+from .core import LORA_QKV, child_seed, get_preset, write_json_atomic, atomic_path, make_record, compute_device
 from .data import scan_chips, load_chips, manifest_sensor
 from .flow import sample_t, interpolate, flow_matching_loss
 from .mmdit import load_pipeline, pipeline_t5_tokens, FOUNDATION_DIR
@@ -54,7 +54,9 @@ def check_chip_size(pipe, size:int):
     if size % m: raise ValueError(f"chip size {size} px is not a multiple of {m} (VAE factor × patch size) for this base model")
 
 # %% ../nbs/08_lora.ipynb #3b5c3589
-def _batch_rng(seed:int, step:int)->torch.Generator: return torch.Generator().manual_seed(child_seed(seed, 'lora-step', step))
+def _batch_rng(seed:int, step:int, rank:int=0)->torch.Generator:
+    "The batch generator of one step (and one process under `accelerate launch`: each draws its own batch)."
+    return torch.Generator().manual_seed(child_seed(seed, 'lora-step', step, *([rank] if rank else [])))
 
 def train_lora(pipe, chips:np.ndarray, labels:list, out_dir, sensor=None, rank:int=16, alpha:float|None=None,
                targets:list=LORA_QKV, steps:int=1500, batch_size:int=32, lr:float=5e-4, seed:int=0, warmup:int=50,
@@ -68,9 +70,10 @@ def train_lora(pipe, chips:np.ndarray, labels:list, out_dir, sensor=None, rank:i
     out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
     classes = sorted(set(labels))
     prompts = {c: sar_prompt(c, sensor) if sensor is not None else f"SAR image, {c}" for c in classes}
+    acc = Accelerator(cpu=compute_device().type == 'cpu')   # the same process view as the other stages
+    pipe.to(acc.device)
     with torch.no_grad(): emb = {c: encode_prompts(pipe, [p]) for c, p in prompts.items()}
     counts = add_lora(pipe.transformer, rank, alpha, targets, seed)
-    acc = Accelerator()
     params = [p for p in pipe.transformer.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
     sched = get_scheduler('constant_with_warmup', opt, num_warmup_steps=warmup, num_training_steps=steps)
@@ -81,7 +84,7 @@ def train_lora(pipe, chips:np.ndarray, labels:list, out_dir, sensor=None, rank:i
     X, lab = torch.from_numpy(chips), np.array(labels)
     transformer.train(); t0 = time.perf_counter()
     for step in tqdm(range(log['step'], steps), desc='LoRA', disable=not progress, initial=log['step'], total=steps):
-        g = _batch_rng(seed, step)
+        g = _batch_rng(seed, step, acc.process_index)
         idx = torch.randint(0, len(X), (batch_size,), generator=g)
         with torch.no_grad(): x0 = pixels_to_latents(pipe.vae, chips_to_pipeline(X[idx], pipe).to(acc.device, pipe.vae.dtype)).float()
         noise = torch.randn(x0.shape, generator=g).to(acc.device)
@@ -95,14 +98,17 @@ def train_lora(pipe, chips:np.ndarray, labels:list, out_dir, sensor=None, rank:i
         log['loss'].append(round(loss.item(), 5)); log['step'] = step + 1
         if log['step'] % checkpoint_every == 0 or log['step'] == steps:
             log['seconds'] += time.perf_counter() - t0; t0 = time.perf_counter()
-            acc.save_state(ckpt); write_json_atomic(log_path, log)
-    transformer.eval()
-    StableDiffusion3Pipeline.save_lora_weights(out_dir, transformer_lora_layers=get_peft_model_state_dict(acc.unwrap_model(transformer)))
+            acc.save_state(ckpt)
+            if acc.is_main_process: write_json_atomic(log_path, log)
+    transformer.eval(); acc.wait_for_everyone()
     meta = dict(base=None if base is None else str(base), rank=rank, alpha=alpha or rank, targets=list(targets), classes=classes,
                 prompts=prompts, sensor=None if sensor is None else str(getattr(sensor, 'name', sensor)), chip_px=int(chips.shape[1]),
-                n_chips=len(chips), pixel_spacing_m=pixel_spacing_m, steps=steps, batch_size=batch_size, lr=lr, seed=seed, parameters=counts,
-                seconds=log['seconds'], step_seconds=log['seconds']/max(1, steps), loss=log['loss'])
-    write_json_atomic(out_dir/'adapter.json', meta)
+                n_chips=len(chips), pixel_spacing_m=pixel_spacing_m, steps=steps, batch_size=batch_size, processes=acc.num_processes,
+                lr=lr, seed=seed, parameters=counts, seconds=log['seconds'], step_seconds=log['seconds']/max(1, steps), loss=log['loss'])
+    if acc.is_main_process:
+        StableDiffusion3Pipeline.save_lora_weights(out_dir, transformer_lora_layers=get_peft_model_state_dict(acc.unwrap_model(transformer)))
+        write_json_atomic(out_dir/'adapter.json', meta)
+    acc.wait_for_everyone()
     return meta
 
 # %% ../nbs/08_lora.ipynb #1c20c70d
@@ -167,7 +173,7 @@ def generate_dir(adapter, out, classes:list|None=None, n_per_class:int|None=None
                  seed:int=0, batch_size:int|None=None, base=None, preset:str='tiny', progress:bool=True)->pd.DataFrame:
     "Generate a content base from a trained adapter (unset options come from the preset)."
     g = get_preset(preset)['generate']
-    pipe, meta = load_adapter(adapter, base)
+    pipe, meta = load_adapter(adapter, base, device=compute_device())
     classes = classes or meta['classes']
     unknown = sorted(set(classes) - set(meta['prompts']))
     if unknown: raise ValueError(f"classes {unknown} were not in the adapter's training set {meta['classes']}")

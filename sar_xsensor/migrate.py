@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 from PIL import Image
 from tqdm.auto import tqdm
-from .core import child_seed, atomic_path
+from .core import child_seed, atomic_path, compute_device
 from .simulate import get_sensor
 from .data import scan_chips, load_chips, read_chip, manifest_sensor, match_spacing
 from .flow import sampling_times
@@ -190,7 +190,7 @@ def migrate_dir(content, style, out, target_sensor=None, base=None, cfg:Migratio
                 seed:int=0, progress:bool=True, backbone:str='dit')->pd.DataFrame:
     "Migrate every chip under `content` toward style references from `style`; resumable; returns the manifest."
     cfg = cfg or MigrationConfig()
-    bb = load_backbone(backbone, base)
+    bb = load_backbone(backbone, base, device=compute_device())
     size = bb.network.config.sample_size*bb.pipe.vae_scale_factor if (base is None and backbone == 'dit') else None
     cdf, sdf = scan_chips(content), scan_chips(style)
     target_sensor = manifest_sensor(sdf, target_sensor, 'target', style)

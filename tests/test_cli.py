@@ -47,3 +47,20 @@ def test_reproduce_on_your_own_folders(tmp_path):
     rec = json.loads((tmp_path/'run'/'records'/'target_only_seed0.json').read_text())
     assert set(rec['config']['train_counts'].values()) == {4}          # the scarce target: 4 training chips per class
     assert rec['git_commit'] is not None and rec['metrics']['confusion']
+
+
+def test_reproduce_shares_the_work_among_processes(tmp_path):
+    "`torchrun` (accelerate's multi-CPU mode here; one process per GPU on a GPU box): LoRA is data-parallel, jobs are dealt out."
+    import pandas as pd
+    bindir = Path(sys.executable).parent
+    exe, torchrun = shutil.which('sar-xsensor') or str(bindir/'sar-xsensor'), shutil.which('torchrun') or str(bindir/'torchrun')
+    r = subprocess.run([torchrun, '--nproc_per_node', '2', exe, 'reproduce', '--preset', 'tiny', '--out', str(tmp_path/'run'),
+                        '--seeds', '1', '--tables', 'table3', '--quiet'], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    run = json.loads((tmp_path/'run'/'records'/'run.json').read_text())
+    assert run['processes'] == 2 and run['timings']['calls'] == 1
+    assert json.loads((tmp_path/'run'/'stage1'/'adapter'/'adapter.json').read_text())['processes'] == 2
+    assert {'stage2_source_both', 'stage2_content_both', 'classifiers'} <= set(run['timings'])
+    t = pd.read_csv(tmp_path/'run'/'tables'/'table3.csv')
+    assert len(t) == 4 and t.accuracy_mean.between(0, 100).all() and (t.n_seeds == 1).all()
+    assert r.stdout.count('done in') == 1                      # only the main process reports
