@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['GENERATED_COLUMNS', 'add_lora', 'chips_to_pipeline', 'pipeline_to_chips', 'check_chip_size', 'train_lora',
-           'read_adapter_meta', 'load_adapter', 'generate', 'train_lora_dir', 'generate_dir']
+           'read_adapter_meta', 'load_adapter', 'generate', 'prompt_likelihood_accuracy', 'train_lora_dir',
+           'generate_dir']
 
 # %% ../nbs/08_lora.ipynb #57c946f7
 import json, shutil, time
@@ -154,6 +155,31 @@ def generate(pipe, out_dir, prompts:dict, n_per_class:int, steps:int=28, guidanc
         bar.update(len(batch))
     bar.close()
     return pd.DataFrame(rows, columns=GENERATED_COLUMNS)
+
+# %% ../nbs/08_lora.ipynb #d5758545
+@torch.no_grad()
+def prompt_likelihood_accuracy(pipe, chips:np.ndarray, labels:np.ndarray, prompts:list, times=(0.4, 0.6, 0.8), seed:int=0,
+                               batch_size:int=64)->dict:
+    "Label real chips (N, H, W) in [0, 1] by the prompt with the lowest flow-matching error (diffusion classifier); accuracy and confusion."
+    labels = np.asarray(labels)
+    if len(chips) != len(labels) or len(chips) == 0: raise ValueError(f"{len(chips)} chips and {len(labels)} labels: need as many, and more than 0")
+    dev, tr = pipe.transformer.device, pipe.transformer
+    emb = [encode_prompts(pipe, [p]) for p in prompts]
+    err = torch.zeros(len(prompts), len(chips))
+    for b in range(0, len(chips), batch_size):
+        x0 = pixels_to_latents(pipe.vae, chips_to_pipeline(chips[b:b + batch_size], pipe).to(dev, pipe.vae.dtype), sample=False).float()
+        for k, t in enumerate(times):
+            noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(child_seed(seed, 'likelihood', b, k))).to(dev)
+            tt = torch.full((len(x0),), float(t), device=dev)
+            xt = interpolate(x0, noise, tt).to(tr.dtype)
+            for c, (pe, pooled) in enumerate(emb):
+                v = tr(hidden_states=xt, timestep=tt*1000, encoder_hidden_states=pe.expand(len(x0), -1, -1),
+                       pooled_projections=pooled.expand(len(x0), -1), return_dict=False)[0].float()
+                err[c, b:b + len(x0)] += ((v - (noise - x0))**2).mean(dim=(1, 2, 3)).cpu()
+    pred = err.argmin(0).numpy()
+    confusion = np.zeros((len(prompts), len(prompts)), int)
+    np.add.at(confusion, (labels, pred), 1)
+    return dict(accuracy=float((pred == labels).mean()), confusion=confusion.tolist(), times=list(times))
 
 # %% ../nbs/08_lora.ipynb #d4aafb68
 def train_lora_dir(data, out, base=None, preset:str='tiny', sensor=None, classes:list|None=None, seed:int=0,

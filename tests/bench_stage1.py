@@ -24,7 +24,7 @@ from sar_xsensor.classify import train_classifier
 from sar_xsensor.sarstats import realism_report
 from sar_xsensor.mmdit import load_pipeline, FOUNDATION_DIR
 from sar_xsensor.foundation import encode_prompts
-from sar_xsensor.lora import train_lora, load_adapter, generate, read_adapter_meta
+from sar_xsensor.lora import train_lora, load_adapter, generate, read_adapter_meta, prompt_likelihood_accuracy
 
 
 def main():
@@ -34,6 +34,8 @@ def main():
     ap.add_argument('--classifier-seeds', type=int, default=3); ap.add_argument('--n-per-class', type=int, default=None)
     ap.add_argument('--n-base', type=int, default=30, help='chips per class generated without LoRA (realism only)')
     ap.add_argument('--lora-steps', type=int, default=None); ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--base', default=None, help='base model directory (default: the shipped foundation model)')
+    ap.add_argument('--benchmark', default=None, help='an existing bench benchmark folder to reuse (default: simulate into WORK)')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     p = get_preset(a.preset); work = Path(a.work); timings = {}
@@ -41,6 +43,7 @@ def main():
     gcfg = {**p['generate'], **({'n_per_class': a.n_per_class} if a.n_per_class else {})}
     bench = p['benchmark']; sensor = get_sensor(bench['source_sensor'])
     # 1. data
+    if a.benchmark and not (work/'benchmark').exists(): work.mkdir(parents=True, exist_ok=True); (work/'benchmark').symlink_to(Path(a.benchmark).resolve())
     if not (work/'benchmark'/'manifest.csv').exists(): build_benchmark(work/'benchmark', bench, seed=a.seed, progress=False)
     df = scan_chips(work/'benchmark'/bench['source_sensor'])
     split = split_target(df, a.seed, test_frac=0.3, val_frac=0.0)
@@ -51,13 +54,13 @@ def main():
     adapter = work/'adapter'
     if not (adapter/'adapter.json').exists():
         t0 = time.perf_counter()
-        train_lora(load_pipeline(), tr.x, [tr.classes[i] for i in tr.y], adapter, sensor=bench['source_sensor'], seed=a.seed, **lcfg)
+        train_lora(load_pipeline(a.base), tr.x, [tr.classes[i] for i in tr.y], adapter, sensor=bench['source_sensor'], seed=a.seed, base=a.base, **lcfg)
         timings['lora_s'] = time.perf_counter() - t0
     meta = read_adapter_meta(adapter)
     # 3. generation, with and without the adapter
     gen_rates = {}
     for name, n in (('lora', gcfg['n_per_class']), ('base', a.n_base)):
-        pipe, _ = load_adapter(adapter) if name == 'lora' else (load_pipeline(), None)
+        pipe, _ = load_adapter(adapter) if name == 'lora' else (load_pipeline(a.base), None)
         t0 = time.perf_counter()
         man = generate(pipe, work/f'generated_{name}', meta['prompts'], n, gcfg['steps'], gcfg['guidance'], a.seed,
                        gcfg['batch_size'], meta['chip_px'], adapter=str(adapter) if name == 'lora' else None, progress=False)
@@ -84,13 +87,19 @@ def main():
     real_I = display_to_intensity(np.round(he.x*255), sensor)
     realism = {k: realism_report(display_to_intensity(np.round(g.x*255), sensor), real_I) for k, g in (('lora', gl), ('base', gb))}
     # prompts: do the frozen text encoders separate the classes?
-    with torch.no_grad(): seq, pooled = encode_prompts(load_pipeline(), list(meta['prompts'].values()))
+    with torch.no_grad(): seq, pooled = encode_prompts(load_pipeline(a.base), list(meta['prompts'].values()))
+    # does the model know the classes? diffusion-classifier accuracy on 20 held-out real chips per class
+    pick = np.concatenate([np.flatnonzero(he.y == k)[:20] for k in range(len(tr.classes))])
+    prompts = [meta['prompts'][c] for c in tr.classes]
+    likelihood = {k: prompt_likelihood_accuracy(pipe_k, he.x[pick], he.y[pick], prompts, seed=a.seed)
+                  for k, pipe_k in (('lora', load_adapter(adapter)[0]), ('base', load_pipeline(a.base)))}
+    print('likelihood accuracy', {k: v['accuracy'] for k, v in likelihood.items()}, flush=True)
     def off_diagonal_cosine(e):
         e = e.flatten(1); cos = torch.nn.functional.cosine_similarity(e[:, None], e[None], dim=-1)
         return cos[~torch.eye(len(cos), dtype=bool)]
     off, off_pooled = off_diagonal_cosine(seq), off_diagonal_cosine(pooled)
-    fm = json.loads((FOUNDATION_DIR/'training_log.json').read_text())
-    metrics = dict(cas=summ, runs=runs, realism=realism,
+    fm = json.loads((Path(a.base or FOUNDATION_DIR)/'training_log.json').read_text())
+    metrics = dict(cas=summ, runs=runs, realism=realism, likelihood=likelihood,
                    prompt_cosine=dict(max=float(off.max()), mean=float(off.mean()), pooled_max=float(off_pooled.max()), pooled_mean=float(off_pooled.mean())),
                    lora=dict(parameters=meta['parameters'], step_seconds=meta['step_seconds'], steps=meta['steps'],
                              final_loss_50=float(np.mean(meta['loss'][-50:])), loss=meta['loss']),
@@ -99,9 +108,9 @@ def main():
                    foundation=dict(train_minutes=fm['timings']['train_s']/60, steps=fm['config']['steps'], corpus_s=fm['timings']['corpus_s']),
                    n=dict(train=len(tr.x), heldout=len(he.x), generated_lora=len(gl.x), generated_base=len(gb.x)))
     rec = make_record('stage1_bench', dict(preset=a.preset, lora=lcfg, generate=gcfg, classifier=c, classifier_seeds=a.classifier_seeds,
-                                           n_base=a.n_base, prompts=meta['prompts']), metrics, seed=a.seed, timings=timings)
+                                           n_base=a.n_base, prompts=meta['prompts'], base=a.base), metrics, seed=a.seed, timings=timings)
     write_json_atomic(a.out, rec)
-    save_grid(Path(a.out).with_name('stage1_grid.png'), tr.classes, he, gl, gb)
+    save_grid(Path(a.out).with_name(Path(a.out).stem.replace('bench', 'grid') + '.png'), tr.classes, he, gl, gb)
     print(json.dumps({k: v for k, v in metrics.items() if k not in ('runs', 'lora')}, indent=1, default=str)[:3000])
 
 

@@ -23,7 +23,8 @@ from scipy import ndimage
 
 from sar_xsensor.core import get_preset, make_record, write_json_atomic, child_seed
 from sar_xsensor.simulate import build_benchmark, get_sensor, display_to_intensity
-from sar_xsensor.data import scan_chips, load_chips, split_target
+from sar_xsensor.data import scan_chips, load_chips, split_target, match_spacing
+from sar_xsensor.experiments import link_chips
 from sar_xsensor.classify import train_classifier
 from sar_xsensor.sarstats import realism_report
 from sar_xsensor.losses import MigrationWeights
@@ -50,6 +51,7 @@ def main():
     ap.add_argument('--speed-steps', type=int, default=20); ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--lr', type=float, default=0.05); ap.add_argument('--layers', default=None, help='comma-separated layer indices')
     ap.add_argument('--tag', default='', help='suffix of the output folders (for variants of the same configurations)')
+    ap.add_argument('--keep-scale', action='store_true', help="migrate at the source chips' own pixel spacing (the behaviour before resampling)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     p = get_preset('bench'); bench = p['benchmark']; work = Path(a.work); work.mkdir(parents=True, exist_ok=True)
@@ -57,13 +59,11 @@ def main():
     if not (bdir/'manifest.csv').exists(): build_benchmark(bdir, bench, seed=a.seed, progress=False)
     src_df, tgt_df = scan_chips(bdir/bench['source_sensor']), scan_chips(bdir/bench['target_sensor'])
     split = split_target(tgt_df, a.seed)
-    # the content: n per class of the source chips, as a folder (symlinks) so that migrate_dir can resume
+    # the content: n per class of the source chips, as a folder (symlinks + the benchmark manifest, which carries sensor
+    # and pixel spacing) so that migrate_dir can resume and resample the content to the target's pixel spacing
     pick = pd.concat([g.sample(min(a.n_per_class, len(g)), random_state=a.seed) for _, g in src_df.groupby('cls')])
     style_dir, content_dir = work/'style_pool', work/'content'
-    for df, d in ((tgt_df[split == 'train'], style_dir), (pick, content_dir)):
-        for path, c in zip(df.path, df.cls):
-            (d/c).mkdir(parents=True, exist_ok=True)
-            if not (d/c/Path(path).name).exists(): (d/c/Path(path).name).symlink_to(path)
+    link_chips(tgt_df[split == 'train'], style_dir, bdir/'manifest.csv'); link_chips(pick, content_dir, bdir/'manifest.csv')
     tgt_sensor = get_sensor(bench['target_sensor'])
     val = load_chips(None, bench['chip_px'], df=tgt_df[split == 'val']); tr = load_chips(None, bench['chip_px'], df=tgt_df[split == 'train'])
     raw = load_chips(content_dir, bench['chip_px'], classes=tr.classes)
@@ -80,10 +80,15 @@ def main():
                     enl=rep['enl_a'], enl_target=rep['enl_b'], enl_ratio=rep['enl_ratio'], w1_db=rep['w1_db_all'],
                     raps_distance_db=rep.get('raps_distance_db'))
     results = {'raw_source': evaluate(raw)}
+    if not a.keep_scale:        # scale alone, no style change: separates the effect of resampling from that of migration
+        matched = load_chips(content_dir, bench['chip_px'], classes=tr.classes)
+        matched.x = match_spacing(raw.x, raw.df.pixel_spacing_m.to_numpy(float), float(tgt_df.pixel_spacing_m[split == 'train'].median()))
+        results['raw_source_spacing_matched'] = evaluate(matched)
     print('raw', results['raw_source'], flush=True)
     timings = {}
     for name in a.configs.split(','):
-        cfg = MigrationConfig(steps=a.steps, lr=a.lr, weights=CONFIGS[name], layers=[int(i) for i in a.layers.split(',')] if a.layers else None)
+        cfg = MigrationConfig(steps=a.steps, lr=a.lr, weights=CONFIGS[name], layers=[int(i) for i in a.layers.split(',')] if a.layers else None,
+                              match_spacing=not a.keep_scale)
         t0 = time.perf_counter()
         migrate_dir(content_dir, style_dir, work/(name + a.tag), bench['target_sensor'], cfg=cfg, batch_size=a.batch, seed=a.seed, progress=False)
         timings[name] = time.perf_counter() - t0
@@ -94,7 +99,7 @@ def main():
         print(name, results[name], flush=True)
     speed = {}
     if a.speed_chips: speed = measure_speed(a, raw, tr, bench)
-    rec = make_record('stage2_bench', dict(n_per_class=a.n_per_class, steps=a.steps, lr=a.lr, layers=a.layers, batch=a.batch, classifier=c,
+    rec = make_record('stage2_bench', dict(n_per_class=a.n_per_class, steps=a.steps, lr=a.lr, layers=a.layers, batch=a.batch, classifier=c, match_spacing=not a.keep_scale,
                                            classifier_seeds=a.classifier_seeds, configs={k: CONFIGS[k].to_dict() for k in a.configs.split(',')}),
                       dict(results=results, speed=speed), seed=a.seed, timings=timings)
     write_json_atomic(a.out, rec)
