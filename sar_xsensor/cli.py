@@ -118,13 +118,15 @@ def train_lora(data:str=None,            # class-folder tree of source-sensor ch
                targets:str=None,         # comma-separated target modules (default: attn.to_q/k/v and attn.add_q/k/v_proj)
                batch_size:int=None,      # batch size
                lr:float=None,            # learning rate
+               text_encoder_rank:int=None, # LoRA rank on the CLIP text encoders too (0: off, the paper's setting)
                seed:int=0,               # seed
                quiet:bool=False):        # no progress bar
     "Train a LoRA on the MM-DiT's Q/K/V projections on labelled source-sensor chips."
     _require(data=data, out=out)
     from sar_xsensor.lora import train_lora_dir
     meta = train_lora_dir(data, out, base_model, preset, sensor, _split_list(classes), seed, progress=not quiet, steps=steps,
-                          rank=rank, alpha=alpha, targets=_split_list(targets), batch_size=batch_size, lr=lr)
+                          rank=rank, alpha=alpha, targets=_split_list(targets), batch_size=batch_size, lr=lr,
+                          text_encoder_rank=text_encoder_rank)
     print(f"adapter written to {out}: {len(meta['classes'])} classes, {meta['n_chips']} chips, {meta['steps']} steps, "
           f"{meta['parameters']['trainable']:,} LoRA parameters, final loss {np.mean(meta['loss'][-50:]):.4f}")
     return meta

@@ -28,7 +28,7 @@ _BENCHMARK = dict(source_sensor='tsx_like', target_sensor='fc1_like', chip_px=64
                   source_counts=TABLE1_SOURCE_COUNTS, target_counts=TABLE1_TARGET_COUNTS)
 
 LORA_QKV = ['attn.to_q', 'attn.to_k', 'attn.to_v', 'attn.add_q_proj', 'attn.add_k_proj', 'attn.add_v_proj']  # Eq. 11–13
-_LORA = dict(rank=16, alpha=16, targets=LORA_QKV, steps=1500, batch_size=32, lr=5e-4, checkpoint_every=250)
+_LORA = dict(rank=16, alpha=16, targets=LORA_QKV, steps=1500, batch_size=32, lr=5e-4, checkpoint_every=250, text_encoder_rank=0)
 _GENERATE = dict(n_per_class=100, steps=28, guidance=3.0, batch_size=32)
 _EXPERIMENT = dict(n_source_per_class=None, n_content_per_class=200, migrate_steps=200, migrate_lr=0.05, migrate_batch=8)
 _BASELINES = dict(epochs=200, batch_size=12, lr=1e-4, ngf=64, ndf=64, n_blocks=9, star_repeat=6)   # paper §3.1 + upstream widths

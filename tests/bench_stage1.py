@@ -35,11 +35,14 @@ def main():
     ap.add_argument('--n-base', type=int, default=30, help='chips per class generated without LoRA (realism only)')
     ap.add_argument('--lora-steps', type=int, default=None); ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--base', default=None, help='base model directory (default: the shipped foundation model)')
+    ap.add_argument('--text-encoder-rank', type=int, default=None, help='LoRA rank on the CLIP text encoders too (default: the preset)')
+    ap.add_argument('--lora-lr', type=float, default=None)
     ap.add_argument('--benchmark', default=None, help='an existing bench benchmark folder to reuse (default: simulate into WORK)')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     p = get_preset(a.preset); work = Path(a.work); timings = {}
-    lcfg = {**p['lora'], **({'steps': a.lora_steps} if a.lora_steps else {})}
+    lcfg = {**p['lora'], **({'steps': a.lora_steps} if a.lora_steps else {}), **({'lr': a.lora_lr} if a.lora_lr else {}),
+            **({'text_encoder_rank': a.text_encoder_rank} if a.text_encoder_rank is not None else {})}
     gcfg = {**p['generate'], **({'n_per_class': a.n_per_class} if a.n_per_class else {})}
     bench = p['benchmark']; sensor = get_sensor(bench['source_sensor'])
     # 1. data
@@ -87,7 +90,7 @@ def main():
     real_I = display_to_intensity(np.round(he.x*255), sensor)
     realism = {k: realism_report(display_to_intensity(np.round(g.x*255), sensor), real_I) for k, g in (('lora', gl), ('base', gb))}
     # prompts: do the frozen text encoders separate the classes?
-    with torch.no_grad(): seq, pooled = encode_prompts(load_pipeline(a.base), list(meta['prompts'].values()))
+    with torch.no_grad(): seq, pooled = encode_prompts(load_adapter(adapter)[0], list(meta['prompts'].values()))   # as the adapter sees them
     # does the model know the classes? diffusion-classifier accuracy on 20 held-out real chips per class
     pick = np.concatenate([np.flatnonzero(he.y == k)[:20] for k in range(len(tr.classes))])
     prompts = [meta['prompts'][c] for c in tr.classes]

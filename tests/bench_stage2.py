@@ -95,7 +95,7 @@ def main():
         mig = load_chips(work/(name + a.tag), bench['chip_px'], classes=tr.classes)
         order = {(c, Path(pth).name): i for i, (pth, c) in enumerate(zip(mig.df.path, mig.df.cls))}
         paired = np.stack([mig.x[order[(c, Path(pth).name)]] for pth, c in zip(raw.df.path, raw.df.cls)])
-        results[name] = {**evaluate(mig), 'ssim_despeckled': despeckled_ssim(raw.x, paired)}
+        results[name] = {**evaluate(mig), 'ssim_despeckled': despeckled_ssim(raw.x if a.keep_scale else matched.x, paired)}   # vs the content as migrated
         print(name, results[name], flush=True)
     speed = {}
     if a.speed_chips: speed = measure_speed(a, raw, tr, bench)
