@@ -26,7 +26,7 @@ from scipy import ndimage
 from tqdm.auto import tqdm
 
 from .core import get_preset, child_seed, atomic_path, write_json_atomic, compute_device
-from .data import ChipSet, scan_chips, load_chips, common_classes, manifest_sensor, match_spacing
+from .data import ChipSet, scan_chips, load_chips, common_classes, manifest_sensor, manifest_spacing, match_spacing
 from .simulate import (get_sensor, display_to_intensity, export_display, transfer_function, sensor_band,
                                   resample)
 
@@ -545,9 +545,6 @@ def plot_curves(history:list, path, title:str=''):
     with atomic_path(path) as tmp: g.figure.savefig(tmp, format='png', dpi=90, bbox_inches='tight')
     plt.close(g.figure)
 
-def _spacing(df:pd.DataFrame):
-    return df['pixel_spacing_m'].to_numpy(float) if 'pixel_spacing_m' in df and df['pixel_spacing_m'].notna().all() else None
-
 def translate_dir(method:str, source, target, out, preset:str|dict='tiny', epochs:int|None=None, seed:int=0,
                   source_sensor=None, target_sensor=None, batch_size:int=64, progress:bool=True)->pd.DataFrame:
     "Translate every chip under `source` toward the style of the target training chips under `target`; resumable; the manifest."
@@ -570,7 +567,7 @@ def translate_dir(method:str, source, target, out, preset:str|dict='tiny', epoch
         run = lambda idx, i: histogram_match(src.x[idx], tgt.x, s_sensor, t_sensor, seed=child_seed(seed, 'histmatch', i))
     else:
         s_sensor, t_sensor = manifest_sensor(src.df, source_sensor, 'source', source), manifest_sensor(tgt.df, target_sensor, 'target', target)
-        s_sp, t_sp = _spacing(src.df), _spacing(tgt.df)
+        s_sp, t_sp = manifest_spacing(src.df), manifest_spacing(tgt.df)
         run = lambda idx, i: degrade(src.x[idx], s_sensor, t_sensor, None if s_sp is None else s_sp[idx],
                                      None if t_sp is None else float(np.median(t_sp)), seed=child_seed(seed, 'degrade', i))
     src.df['rel'] = [f"{c}/{Path(q).stem}.png" for q, c in zip(src.df.path, src.df.cls)]

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'CHIP_EXTS', 'FIT_POLICIES', 'ChipReadError', 'read_chip', 'fit_chip', 'scan_chips', 'manifest_sensor',
-           'ChipSet', 'concat_chipsets', 'load_chips', 'match_spacing', 'common_classes', 'split_target', 'save_split',
-           'load_split', 'load_intensity']
+           'manifest_spacing', 'ChipSet', 'concat_chipsets', 'load_chips', 'match_spacing', 'common_classes',
+           'split_target', 'save_split', 'load_split', 'load_intensity']
 
 # %% ../nbs/02_data.ipynb #f5c1f1b9
 import json
@@ -121,6 +121,12 @@ def manifest_sensor(df:pd.DataFrame, given=None, what:str|None=None, folder=None
     if what is None: return None
     raise ValueError(f"{folder or 'chips'}: cannot tell the {what} sensor from the manifest ({len(s)} sensors named); "
                      f"pass it (--{what}-sensor: a shipped sensor name or a sensor JSON file)")
+
+def manifest_spacing(df:pd.DataFrame)->np.ndarray|None:
+    "Per-chip pixel spacing (m) from a chip table's manifest columns, or None unless every chip has one."
+    if 'pixel_spacing_m' not in df: return None
+    sp = df['pixel_spacing_m'].to_numpy(float)
+    return sp if len(sp) and np.isfinite(sp).all() else None
 
 # %% ../nbs/02_data.ipynb #53e9f6d3
 @dataclass

@@ -22,7 +22,7 @@ from diffusers.training_utils import cast_training_params
 from PIL import Image
 from tqdm.auto import tqdm
 from .core import LORA_QKV, child_seed, get_preset, write_json_atomic, atomic_path, make_record, compute_device
-from .data import scan_chips, load_chips, manifest_sensor
+from .data import scan_chips, load_chips, manifest_sensor, manifest_spacing
 from .flow import sample_t, interpolate, flow_matching_loss
 from .mmdit import load_pipeline, pipeline_t5_tokens, FOUNDATION_DIR
 from .foundation import sar_prompt, encode_prompts, pixels_to_latents
@@ -95,9 +95,9 @@ def train_lora(pipe, chips:np.ndarray, labels:list, out_dir, sensor=None, rank:i
     prompts = {c: sar_prompt(c, sensor) if sensor is not None else f"SAR image, {c}" for c in classes}
     acc = Accelerator(cpu=compute_device().type == 'cpu')   # the same process view as the other stages
     pipe.to(acc.device)
-    with torch.no_grad(): emb = {c: encode_prompts(pipe, [p]) for c, p in prompts.items()}
     counts = add_lora(pipe.transformer, rank, alpha, targets, seed)
     tes = add_text_encoder_lora(pipe, text_encoder_rank, seed=seed) if text_encoder_rank else {}
+    with torch.no_grad(): emb = {} if tes else {c: encode_prompts(pipe, [p]) for c, p in prompts.items()}   # frozen encoders: once
     te_params = [p for te in tes.values() for p in te.parameters() if p.requires_grad]
     counts['text_encoder_trainable'] = sum(p.numel() for p in te_params)
     params = [p for p in pipe.transformer.parameters() if p.requires_grad] + te_params
@@ -222,7 +222,7 @@ def train_lora_dir(data, out, base=None, preset:str='tiny', sensor=None, classes
     df = scan_chips(data, classes)
     sensor = manifest_sensor(df, sensor)
     cs = load_chips(data, size, df=df)
-    spacing = float(df.pixel_spacing_m.median()) if 'pixel_spacing_m' in df and df.pixel_spacing_m.notna().all() else None
+    sp = manifest_spacing(df); spacing = None if sp is None else float(np.median(sp))
     return train_lora(pipe, cs.x, [cs.classes[i] for i in cs.y], out, sensor=sensor, base=base, seed=seed,
                       pixel_spacing_m=spacing, progress=progress, **cfg)
 

@@ -18,7 +18,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 from .core import child_seed, atomic_path, compute_device
 from .simulate import get_sensor
-from .data import scan_chips, load_chips, read_chip, manifest_sensor, match_spacing
+from .data import scan_chips, load_chips, read_chip, manifest_sensor, manifest_spacing, match_spacing
 from .flow import sampling_times
 from .mmdit import load_pipeline
 from .foundation import encode_prompts, pixels_to_latents
@@ -179,8 +179,8 @@ def style_pairs(content_df:pd.DataFrame, style_df:pd.DataFrame, seed:int)->list:
 def content_spacing(cdf:pd.DataFrame, folder, cfg:MigrationConfig)->np.ndarray|None:
     "Per-chip pixel spacing of the content chips when they are to be resampled to the target's, else None (with a warning if unknown)."
     if not cfg.match_spacing: return None
-    sp = cdf['pixel_spacing_m'].to_numpy(float) if 'pixel_spacing_m' in cdf else np.full(len(cdf), np.nan)
-    if cfg.chip_spacing_m is None or not np.isfinite(sp).all():
+    sp = manifest_spacing(cdf)
+    if cfg.chip_spacing_m is None or sp is None:
         warnings.warn(f"pixel spacing unknown for {'the target chips' if cfg.chip_spacing_m is None else folder}: "
                       "content chips are migrated at their own scale (give both folders a manifest with pixel_spacing_m)")
         return None
@@ -194,7 +194,8 @@ def migrate_dir(content, style, out, target_sensor=None, base=None, cfg:Migratio
     size = bb.network.config.sample_size*bb.pipe.vae_scale_factor if (base is None and backbone == 'dit') else None
     cdf, sdf = scan_chips(content), scan_chips(style)
     target_sensor = manifest_sensor(sdf, target_sensor, 'target', style)
-    if cfg.chip_spacing_m is None and 'pixel_spacing_m' in sdf: cfg.chip_spacing_m = float(sdf.pixel_spacing_m.median())
+    target_sp = manifest_spacing(sdf)
+    if cfg.chip_spacing_m is None and target_sp is not None: cfg.chip_spacing_m = float(np.median(target_sp))
     size = size or int(read_size(cdf.path.iloc[0]))
     cdf = cdf.assign(style=style_pairs(cdf, sdf, seed), rel=[f"{c}/{Path(p).stem}.png" for p, c in zip(cdf.path, cdf.cls)])
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
