@@ -25,7 +25,7 @@ from safetensors.torch import save_file, load_file
 from scipy import ndimage
 from tqdm.auto import tqdm
 
-from .core import get_preset, child_seed, atomic_path, write_json_atomic, compute_device
+from .core import seed_everything, get_preset, child_seed, atomic_path, write_json_atomic, compute_device
 from .data import ChipSet, scan_chips, load_chips, common_classes, manifest_sensor, manifest_spacing, match_spacing
 from .simulate import (get_sensor, display_to_intensity, export_display, transfer_function, sensor_band,
                                   resample)
@@ -446,7 +446,7 @@ def load_checkpoint(model:Translator, work)->tuple:
 def make_translator(method:str, cfg:GANConfig, seed:int=0)->Translator:
     "A freshly initialised GAN baseline (initialisation seeded by `seed` and the method)."
     if method not in GAN_METHODS: raise ValueError(f"unknown GAN {method!r}; choose one of {sorted(GAN_METHODS)}")
-    torch.manual_seed(child_seed(seed, 'init', method))
+    seed_everything(child_seed(seed, 'init', method))
     return GAN_METHODS[method](cfg)
 
 def train_translator(method:str, source:ChipSet, target:ChipSet, cfg:GANConfig, work=None, seed:int=0,

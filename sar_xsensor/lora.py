@@ -109,7 +109,7 @@ def train_lora(pipe, chips:np.ndarray, labels:list, out_dir, sensor=None, rank:i
     log = json.loads(log_path.read_text()) if log_path.exists() else dict(step=0, loss=[], seconds=0.)
     if log['step']: acc.load_state(ckpt)
     X, lab = torch.from_numpy(chips), np.array(labels)
-    transformer.train(); t0 = time.perf_counter()
+    transformer.train(); t0 = time.perf_counter(); dt = pipe.transformer.dtype
     for step in tqdm(range(log['step'], steps), desc='LoRA', disable=not progress, initial=log['step'], total=steps):
         g = _batch_rng(seed, step, acc.process_index)
         idx = torch.randint(0, len(X), (batch_size,), generator=g)
@@ -119,8 +119,9 @@ def train_lora(pipe, chips:np.ndarray, labels:list, out_dir, sensor=None, rank:i
         if tes: pe, pooled = encode_prompts(pipe, [prompts[c] for c in lab[idx.numpy()]])      # the encoders train: re-encode
         else: pe = torch.cat([emb[c][0] for c in lab[idx.numpy()]]); pooled = torch.cat([emb[c][1] for c in lab[idx.numpy()]])
         with acc.autocast():
-            pred = transformer(hidden_states=interpolate(x0, noise, t), timestep=t*1000, encoder_hidden_states=pe,
-                               pooled_projections=pooled, return_dict=False)[0]
+            # inputs in the base's dtype (bf16 for SD3.5 on a GPU; the LoRA weights stay fp32), the loss in fp32
+            pred = transformer(hidden_states=interpolate(x0, noise, t).to(dt), timestep=t*1000, encoder_hidden_states=pe.to(dt),
+                               pooled_projections=pooled.to(dt), return_dict=False)[0].float()
         loss = flow_matching_loss(pred, x0, noise, t)
         acc.backward(loss)
         if te_params and acc.num_processes > 1:     # the encoders are not DDP-wrapped: average their gradients by hand
