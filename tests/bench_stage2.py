@@ -31,8 +31,13 @@ from sar_xsensor.losses import MigrationWeights
 from sar_xsensor.migrate import migrate_dir, migrate_batch, MigrationConfig
 from sar_xsensor.mmdit import load_pipeline
 
-CONFIGS = {'full': MigrationWeights(), 'no_speckle': MigrationWeights(speckle=0), 'no_freq': MigrationWeights(freq=0),
-           'neither': MigrationWeights(speckle=0, freq=0)}
+CONFIG_NAMES = ('full', 'no_speckle', 'no_freq', 'neither')
+
+def loss_configs(w_speckle:float|None=None, w_freq:float|None=None)->dict:
+    "Table 4's loss configurations; the physics weights default to the paper's (MigrationWeights) unless given."
+    full = MigrationWeights(**{k: v for k, v in dict(speckle=w_speckle, freq=w_freq).items() if v is not None})
+    return {'full': full, 'no_speckle': MigrationWeights(speckle=0, freq=full.freq), 'no_freq': MigrationWeights(speckle=full.speckle, freq=0),
+            'neither': MigrationWeights(speckle=0, freq=0)}
 
 
 def despeckled_ssim(a:np.ndarray, b:np.ndarray, sigma:float=2.0)->float:
@@ -46,13 +51,16 @@ def main():
     ap.add_argument('--work', default='runs/bench_stage2'); ap.add_argument('--bench', default='runs/bench_stage1/benchmark')
     ap.add_argument('--out', default='results/stage2_bench.json'); ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--n-per-class', type=int, default=10); ap.add_argument('--steps', type=int, default=200)
-    ap.add_argument('--batch', type=int, default=35); ap.add_argument('--configs', default=','.join(CONFIGS))
+    ap.add_argument('--batch', type=int, default=35); ap.add_argument('--configs', default=','.join(CONFIG_NAMES))
     ap.add_argument('--classifier-seeds', type=int, default=3); ap.add_argument('--speed-chips', type=int, default=16)
     ap.add_argument('--speed-steps', type=int, default=20); ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--lr', type=float, default=0.05); ap.add_argument('--layers', default=None, help='comma-separated layer indices')
     ap.add_argument('--tag', default='', help='suffix of the output folders (for variants of the same configurations)')
     ap.add_argument('--keep-scale', action='store_true', help="migrate at the source chips' own pixel spacing (the behaviour before resampling)")
+    ap.add_argument('--w-speckle', type=float, default=None, help="L_sp weight (default: the paper's 0.1)")
+    ap.add_argument('--w-freq', type=float, default=None, help="L_f weight (default: the paper's 0.1)")
     a = ap.parse_args()
+    CONFIGS = loss_configs(a.w_speckle, a.w_freq)
     torch.set_num_threads(a.threads)
     p = get_preset('bench'); bench = p['benchmark']; work = Path(a.work); work.mkdir(parents=True, exist_ok=True)
     bdir = Path(a.bench)
