@@ -44,7 +44,7 @@ PRESETS = {
                   experiment=dict(_EXPERIMENT, n_content_per_class=4, migrate_steps=5, migrate_batch=32)),
     'bench': dict(name='bench', benchmark=dict(_BENCHMARK),
                   classifier=dict(arch='resnet-cpu', epochs=10, batch_size=32, lr=2e-3, weight_decay=1e-4, normalize='chip'), seeds=5,
-                  lora=dict(_LORA), generate=dict(_GENERATE),
+                  lora=dict(_LORA, steps=3000, text_encoder_rank=8), generate=dict(_GENERATE),   # text encoders too: see 08_lora
                   baselines=dict(_BASELINES, epochs=10, ngf=16, ndf=16, n_blocks=4, star_repeat=4),
                   experiment=dict(_EXPERIMENT, n_source_per_class=30, n_content_per_class=30, migrate_steps=50, migrate_batch=35)),
     'paper': dict(name='paper', benchmark=dict(_BENCHMARK, chip_px=128),

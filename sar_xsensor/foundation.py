@@ -179,11 +179,12 @@ def pretrain(out_dir, work_dir, steps:int=6000, batch_size:int=32, lr:float=3e-4
     "Pre-train the foundation model on the simulated corpus; write the pipeline + model card to `out_dir`; return the record."
     out_dir, work_dir = Path(out_dir), Path(work_dir); work_dir.mkdir(parents=True, exist_ok=True)
     timer = Timer()
-    with timer('corpus'): corpus = corpus_cached(work_dir, n_chips, seed, progress=progress)
+    acc = Accelerator(cpu=compute_device().type == 'cpu')   # the same process view as the other stages
+    with acc.main_process_first(), timer('corpus'):         # one process simulates the corpus, the others read its cache
+        corpus = corpus_cached(work_dir, n_chips, seed, progress=progress and acc.is_main_process)
     pipe = build_foundation(seed, config)
     shift, scale = latent_normalisation(corpus['display'])
     pipe.vae.register_to_config(shift_factor=shift, scaling_factor=scale)
-    acc = Accelerator(cpu=compute_device().type == 'cpu')   # the same process view as the other stages
     nets = torch.nn.ModuleDict(dict(transformer=pipe.transformer, text_encoder=pipe.text_encoder, text_encoder_2=pipe.text_encoder_2))
     opt = torch.optim.AdamW(nets.parameters(), lr=lr, weight_decay=1e-4)
     sched = get_scheduler('cosine', opt, num_warmup_steps=warmup, num_training_steps=steps)
@@ -193,11 +194,11 @@ def pretrain(out_dir, work_dir, steps:int=6000, batch_size:int=32, lr:float=3e-4
     log = json.loads(log_path.read_text()) if log_path.exists() and ckpt.exists() else dict(step=0, loss=[], seconds=0.)
     if log['step']: acc.load_state(ckpt)
     display = torch.as_tensor(corpus['display'])
-    bar = tqdm(range(log['step'], steps), desc='pre-train', disable=not progress, initial=log['step'], total=steps)
+    bar = tqdm(range(log['step'], steps), desc='pre-train', disable=not (progress and acc.is_main_process), initial=log['step'], total=steps)
     nets.train()
     t0 = time.perf_counter()
     for step in bar:
-        g = torch.Generator().manual_seed(child_seed(seed, 'step', step))
+        g = torch.Generator().manual_seed(child_seed(seed, 'step', step, *([acc.process_index] if acc.process_index else [])))   # own batch per process
         idx = torch.randint(0, len(display), (batch_size,), generator=g)
         drop = torch.rand(batch_size, generator=g) < drop_prompt
         x0 = pixels_to_latents(pipe.vae, chips_to_pixels(display[idx]).to(acc.device))
@@ -207,21 +208,27 @@ def pretrain(out_dir, work_dir, steps:int=6000, batch_size:int=32, lr:float=3e-4
         pred = pipe.transformer(hidden_states=interpolate(x0, noise, t), timestep=t*1000, encoder_hidden_states=pe,
                                 pooled_projections=pooled, return_dict=False)[0]
         loss = flow_matching_loss(pred, x0, noise, t)
-        acc.backward(loss); acc.clip_grad_norm_(nets.parameters(), 1.0)
+        acc.backward(loss)
+        if acc.num_processes > 1:      # the networks are called directly, not through the DDP wrapper: average gradients by hand
+            for p in nets.parameters():
+                if p.grad is not None: p.grad = acc.reduce(p.grad, reduction='mean')
+        acc.clip_grad_norm_(nets.parameters(), 1.0)
         opt.step(); sched.step(); opt.zero_grad()
         log['loss'].append(round(loss.item(), 5)); log['step'] = step + 1
         bar.set_postfix(loss=f"{np.mean(log['loss'][-50:]):.4f}")
         if log['step'] % checkpoint_every == 0 or log['step'] == steps:
             log['seconds'] += time.perf_counter() - t0; t0 = time.perf_counter()
-            acc.save_state(ckpt); write_json_atomic(log_path, log)
+            acc.save_state(ckpt)
+            if acc.is_main_process: write_json_atomic(log_path, log)
     pipe.transformer.eval()
     cfg = dict(config or FOUNDATION_CONFIG, steps=steps, batch_size=batch_size, lr=lr, n_chips=n_chips, warmup=warmup,
-               drop_prompt=drop_prompt, latent_shift=shift, latent_scale=scale)
+               drop_prompt=drop_prompt, latent_shift=shift, latent_scale=scale, processes=acc.num_processes)
     rec = make_record('foundation_pretrain', cfg, dict(final_loss_50=float(np.mean(log['loss'][-50:]))), seed=seed,
                       timings=dict(corpus_s=timer.seconds['corpus'], corpus_build_s=corpus.get('build_s'), train_s=log['seconds']),
                       loss=log['loss'], corpus=dict(n=len(display), kinds=corpus['meta'].kind.value_counts().to_dict(),
                                                     bands=corpus['meta'].band.value_counts().to_dict()))
-    save_foundation(pipe, out_dir, rec)
+    if acc.is_main_process: save_foundation(pipe, out_dir, rec)
+    acc.wait_for_everyone()
     return rec
 
 # %% ../nbs/07_foundation.ipynb #e829bc62

@@ -159,3 +159,33 @@ def test_cli_pretrain_runs_and_resumes(tmp_path):
     assert len(rec['loss']) == 3 and rec['config']['n_chips'] == 32
     assert 'sar-xsensor pretrain' in (tmp_path/'fm'/'README.md').read_text()
     assert _sample(load_pipeline(tmp_path/'fm')).shape == (2, 1, 64, 64)
+
+
+
+PRETRAIN_PROBE = """
+import json, sys
+from accelerate import PartialState
+from safetensors.torch import save_file
+import sar_xsensor.foundation as F
+made, build = [], F.build_foundation
+F.build_foundation = lambda *a, **k: made.append(build(*a, **k)) or made[-1]      # keep each process's model
+rec = F.pretrain(sys.argv[1], sys.argv[2], steps=2, batch_size=2, n_chips=16, progress=False)
+i = PartialState().process_index
+save_file({k: v.contiguous() for k, v in made[0].transformer.state_dict().items()}, f'{sys.argv[2]}/weights{i}.safetensors')
+json.dump(rec['loss'], open(f'{sys.argv[2]}/loss{i}.json', 'w'))
+"""
+
+
+def test_pretrain_is_data_parallel_under_torchrun(tmp_path):
+    "Two processes: one simulates the corpus, each draws its own batch, gradients are averaged, so both replicas stay equal."
+    from safetensors.torch import load_file
+    torchrun = shutil.which('torchrun') or str(Path(sys.executable).parent/'torchrun')
+    (tmp_path/'probe.py').write_text(PRETRAIN_PROBE)
+    r = subprocess.run([torchrun, '--nproc_per_node', '2', str(tmp_path/'probe.py'), str(tmp_path/'fm'), str(tmp_path/'work')],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    l0, l1 = (json.loads((tmp_path/'work'/f'loss{i}.json').read_text()) for i in (0, 1))
+    assert len(l0) == len(l1) == 2 and l0 != l1                     # each process trained on its own batches
+    w0, w1 = (load_file(tmp_path/'work'/f'weights{i}.safetensors') for i in (0, 1))
+    assert all(torch.equal(w0[k], w1[k]) for k in w0)               # averaged gradients: the replicas agree
+    assert (tmp_path/'fm'/'training_log.json').exists()
