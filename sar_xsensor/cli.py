@@ -159,6 +159,7 @@ def migrate(content:str=None,            # content chips (class folders): raw so
             w_content:float=0.25,        # weight of the content (query) loss
             w_speckle:float=0.1,         # weight of the ENL speckle loss
             w_freq:float=0.1,            # weight of the high-frequency loss
+            freq_kind:str='log_magnitude', # spectrum of the high-frequency loss: 'log_magnitude' or 'radial_log_power'
             layers:str=None,             # comma-separated attention-layer indices (default: all)
             target_sensor:str=None,      # target sensor (default: from the style folder's manifest)
             backbone:str='dit',          # 'dit' (MM-DiT: shipped foundation model or SD3.5) or 'unet' (SD1.5-style, needs --base-model)
@@ -172,7 +173,8 @@ def migrate(content:str=None,            # content chips (class folders): raw so
     from sar_xsensor.losses import MigrationWeights
     _require(content=content, style=style, out=out)
     cfg = MigrationConfig(steps=steps, lr=lr, weights=MigrationWeights(w_ad, w_content, w_speckle, w_freq),
-                          layers=[int(i) for i in _split_list(layers)] if layers else None, match_spacing=not keep_scale)
+                          layers=[int(i) for i in _split_list(layers)] if layers else None, match_spacing=not keep_scale,
+                          freq_kind=freq_kind)
     man = migrate_dir(content, style, out, target_sensor, base_model, cfg, batch_size, seed, progress=not quiet, backbone=backbone)
     print(f"{len(man)} migrated chips in {out}")
     return man

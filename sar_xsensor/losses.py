@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['attention', 'ad_loss', 'content_loss', 'block_log_enl', 'patch_weights', 'mean_log_enl', 'speckle_loss',
-           'highpass_mask', 'sensor_cutoff', 'spectrum', 'frequency_loss', 'MigrationWeights', 'total_loss']
+           'highpass_mask', 'sensor_cutoff', 'spectrum', 'ring_means', 'radial_log_power', 'frequency_loss',
+           'MigrationWeights', 'total_loss']
 
 # %% ../nbs/10_losses.ipynb #51827c52
 from dataclasses import dataclass, asdict
@@ -89,11 +90,30 @@ def spectrum(x:torch.Tensor, kind:str='log_magnitude')->torch.Tensor:
     if kind == 'log_magnitude': return torch.log1p(mag)
     raise ValueError(f"unknown spectrum kind {kind!r}")
 
+def ring_means(n:int, bins:int)->torch.Tensor:
+    "(n·n, bins) matrix whose column k averages the n×n FFT-grid frequencies in ring k (equal-width rings from 0 to Nyquist)."
+    f = torch.fft.fftfreq(n)
+    k = torch.clamp((torch.hypot(f[:, None], f[None, :]).flatten()/0.5*bins).long(), max=bins)   # ring `bins`: the corners
+    M = F.one_hot(k, bins + 1)[:, :bins].float()
+    return M/M.sum(0).clamp(min=1)
+
+def radial_log_power(x:torch.Tensor, bins:int|None=None)->torch.Tensor:
+    "(B, bins) log of the ring-averaged power spectrum of chips (B, H, W), mean removed and normalised to unit total power."
+    Fx = torch.fft.fft2(x - x.mean(dim=(-2, -1), keepdim=True), norm='ortho')
+    P = (Fx.real**2 + Fx.imag**2).flatten(1)
+    P = P/(P.sum(1, keepdim=True) + 1e-12)
+    return torch.log(P @ ring_means(x.shape[-1], bins or x.shape[-1]//2).to(P) + 1e-12)
+
 def frequency_loss(x_opt:torch.Tensor, x_style:torch.Tensor, radius:float=0.25, kind:str='log_magnitude')->torch.Tensor:
-    "Eq. 21: mean |M_HF ⊙ (S(x_opt) − S(x_sty))| over the high-pass band, S the chosen spectrum."
+    "Eq. 21: mean |M_HF ⊙ (S(x_opt) − S(x_sty))| over the high-pass band; S a 2-D spectrum, or the radial log power ('radial_log_power')."
     if x_opt.shape != x_style.shape: raise ValueError(f"opt {tuple(x_opt.shape)} and style {tuple(x_style.shape)} differ")
     m = highpass_mask(x_opt.shape[-1], radius).to(x_opt.device)
     if m.sum() == 0: raise ValueError(f"high-pass radius {radius} leaves no frequency (max is {0.5*np.sqrt(2):.3f})")
+    if kind == 'radial_log_power':            # rings whose centre lies beyond the radius, up to Nyquist
+        bins = x_opt.shape[-1]//2
+        keep = ((torch.arange(bins) + 0.5)*0.5/bins > radius).to(x_opt.device)
+        if not keep.any(): raise ValueError(f"high-pass radius {radius} leaves no ring below Nyquist (0.5)")
+        return (radial_log_power(x_opt, bins) - radial_log_power(x_style.detach(), bins)).abs()[:, keep].mean()
     d = (spectrum(x_opt, kind) - spectrum(x_style.detach(), kind)).abs()
     return (d*m).sum(dim=(-2, -1)).mean()/m.sum()
 

@@ -45,8 +45,11 @@ class MigrationConfig:
     n_patches: int = 16             # M of Eq. 20
     patch: int = 8                  # N of Eq. 20
     radius: float|None = None       # high-pass radius, cycles/px (None: half the target sensor's cutoff)
+    freq_kind: str = 'log_magnitude'  # spectrum of L_f (losses.frequency_loss): 'log_magnitude' or 'radial_log_power'
     chip_spacing_m: float|None = None  # target chip pixel spacing, for the default radius
     match_spacing: bool = True      # resample content to the target chips' pixel spacing first (when both are known)
+    def __post_init__(self):
+        if self.freq_kind not in ('log_magnitude', 'radial_log_power'): raise ValueError(f"unknown freq_kind {self.freq_kind!r}: 'log_magnitude' or 'radial_log_power'")
     def to_dict(self)->dict: return {**asdict(self), 'weights': self.weights.to_dict()}
 
 # %% ../nbs/11_migrate.ipynb #df5b30e6
@@ -153,7 +156,7 @@ def migrate_batch(backbone, content:np.ndarray, style:np.ndarray, target_sensor,
                 display = (bb.to_pixels(z).mean(1) + 1)/2
                 if cfg.weights.enabled('speckle'):
                     terms['speckle'] = speckle_loss(display_to_intensity_t(display, target_sensor), sty_I, cfg.n_patches, cfg.patch, rng)
-                if cfg.weights.enabled('freq'): terms['freq'] = frequency_loss(display, sty_display, radius)
+                if cfg.weights.enabled('freq'): terms['freq'] = frequency_loss(display, sty_display, radius, cfg.freq_kind)
             loss, values = total_loss(terms, cfg.weights)
             opt.zero_grad(); loss.backward(); opt.step()
             history.append(dict(step=k, total=float(loss.detach()), **values))

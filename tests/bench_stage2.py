@@ -59,6 +59,7 @@ def main():
     ap.add_argument('--keep-scale', action='store_true', help="migrate at the source chips' own pixel spacing (the behaviour before resampling)")
     ap.add_argument('--w-speckle', type=float, default=None, help="L_sp weight (default: the paper's 0.1)")
     ap.add_argument('--w-freq', type=float, default=None, help="L_f weight (default: the paper's 0.1)")
+    ap.add_argument('--freq-kind', default='log_magnitude', help="spectrum of L_f: log_magnitude or radial_log_power")
     a = ap.parse_args()
     CONFIGS = loss_configs(a.w_speckle, a.w_freq)
     torch.set_num_threads(a.threads)
@@ -96,7 +97,7 @@ def main():
     timings = {}
     for name in a.configs.split(','):
         cfg = MigrationConfig(steps=a.steps, lr=a.lr, weights=CONFIGS[name], layers=[int(i) for i in a.layers.split(',')] if a.layers else None,
-                              match_spacing=not a.keep_scale)
+                              match_spacing=not a.keep_scale, freq_kind=a.freq_kind)
         t0 = time.perf_counter()
         migrate_dir(content_dir, style_dir, work/(name + a.tag), bench['target_sensor'], cfg=cfg, batch_size=a.batch, seed=a.seed, progress=False)
         timings[name] = time.perf_counter() - t0
@@ -107,7 +108,7 @@ def main():
         print(name, results[name], flush=True)
     speed = {}
     if a.speed_chips: speed = measure_speed(a, raw, tr, bench)
-    rec = make_record('stage2_bench', dict(n_per_class=a.n_per_class, steps=a.steps, lr=a.lr, layers=a.layers, batch=a.batch, classifier=c, match_spacing=not a.keep_scale,
+    rec = make_record('stage2_bench', dict(n_per_class=a.n_per_class, freq_kind=a.freq_kind, steps=a.steps, lr=a.lr, layers=a.layers, batch=a.batch, classifier=c, match_spacing=not a.keep_scale,
                                            classifier_seeds=a.classifier_seeds, configs={k: CONFIGS[k].to_dict() for k in a.configs.split(',')}),
                       dict(results=results, speed=speed), seed=a.seed, timings=timings)
     write_json_atomic(a.out, rec)
