@@ -121,7 +121,9 @@ def stage_jobs(out, data:dict, preset:dict, losses:list, baselines:list, base=No
     from sar_xsensor.baselines import translate_dir
     out, e, jobs = Path(out), preset['experiment'], []
     for name in losses:
-        cfg = MigrationConfig(steps=e['migrate_steps'], lr=e['migrate_lr'], weights=LOSS_CONFIGS[name])
+        w = LOSS_CONFIGS[name]
+        if w.freq: w = MigrationWeights(**{**w.to_dict(), 'freq': e.get('migrate_w_freq', w.freq)})   # λ_f of the preset (tuned for bench)
+        cfg = MigrationConfig(steps=e['migrate_steps'], lr=e['migrate_lr'], weights=w)
         for what, content in (('source', data['source']), ('content', out/'stage1'/'content')):
             jobs.append((f'stage2_{what}_{name}', partial(migrate_dir, content, data['target_train'], out/'stage2'/what/name, target_sensor,
                                                           base=base, cfg=cfg, batch_size=e['migrate_batch'], seed=seed, progress=progress)))
