@@ -1,6 +1,7 @@
 """Class control on `bench`: what do guidance and the LoRA's capacity change? (Follows up a low CAS in stage1_bench.json.)
 
     python tests/stage1_variants.py --work runs/bench_stage1 --out results/stage1_variants.json
+    python tests/stage1_variants.py --work runs/bench_stage1_long --variants bench --guidance 1.5,3,4.5,6 --out results/stage1_guidance_long.json
 
 Re-uses the benchmark, the source split and the adapter of tests/bench_stage1.py (same --work and seed); trains the
 extra adapters listed in VARIANTS; generates --n-per-class chips per class for each (adapter, guidance); reports the CAS
@@ -18,7 +19,7 @@ from sar_xsensor.mmdit import load_pipeline
 from sar_xsensor.lora import train_lora, load_adapter, generate, read_adapter_meta
 
 ALL_ATTENTION = LORA_QKV + ['attn.to_out.0', 'attn.to_add_out', 'attn2.to_q', 'attn2.to_k', 'attn2.to_v', 'attn2.to_out.0']
-VARIANTS = {'qkv_r16_1500': None,   # the bench adapter of bench_stage1.py
+VARIANTS = {'qkv_r16_1500': None,   # the adapter bench_stage1.py trained in --work (Q/K/V r16, 1500 steps unless it was given other settings)
             'all_attention_r32_3000': dict(rank=32, alpha=32, targets=ALL_ATTENTION, steps=3000, lr=1e-3)}
 GUIDANCE = {'qkv_r16_1500': [1.5, 6.0], 'all_attention_r32_3000': [3.0, 6.0]}
 
@@ -28,7 +29,11 @@ def main():
     ap.add_argument('--work', default='runs/bench_stage1'); ap.add_argument('--out', default='results/stage1_variants.json')
     ap.add_argument('--seed', type=int, default=0); ap.add_argument('--n-per-class', type=int, default=30)
     ap.add_argument('--classifier-seeds', type=int, default=3); ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--variants', default=','.join(VARIANTS), help="which adapters ('bench' = the one bench_stage1.py trained in --work)")
+    ap.add_argument('--guidance', default=None, help='comma-separated guidance scales for every adapter (default: GUIDANCE)')
     a = ap.parse_args()
+    names = [('qkv_r16_1500' if v == 'bench' else v) for v in a.variants.split(',')]
+    guidance = {n: [float(x) for x in a.guidance.split(',')] for n in names} if a.guidance else {n: GUIDANCE[n] for n in names}
     torch.set_num_threads(a.threads)
     p = get_preset('bench'); bench = p['benchmark']; work = Path(a.work); g = p['generate']
     df = scan_chips(work/'benchmark'/bench['source_sensor'])
@@ -39,7 +44,8 @@ def main():
                              batch_size=c['batch_size'], lr=c['lr'], weight_decay=c['weight_decay'], normalize=c['normalize'])
             for s in range(a.classifier_seeds)]
     results, timings = {}, {}
-    for name, cfg in VARIANTS.items():
+    for name in names:
+        cfg = VARIANTS[name]
         adapter = work/'adapter' if cfg is None else work/f'adapter_{name}'
         if not (adapter/'adapter.json').exists():
             t0 = time.perf_counter()
@@ -47,16 +53,17 @@ def main():
                        batch_size=p['lora']['batch_size'], checkpoint_every=250, progress=False, **cfg)
             timings[f'train_{name}'] = time.perf_counter() - t0
         meta = read_adapter_meta(adapter); pipe, _ = load_adapter(adapter)
-        for gs in GUIDANCE[name]:
+        for gs in guidance[name]:
             out = work/f'variants/{name}_g{gs}'
             generate(pipe, out, meta['prompts'], a.n_per_class, g['steps'], gs, a.seed, g['batch_size'], meta['chip_px'], progress=False)
             gen = load_chips(out, bench['chip_px'], classes=tr.classes)
             acc = [clf.evaluate(gen.x, gen.y, len(tr.classes))['accuracy'] for clf in clfs]
-            results[f'{name}_g{gs}'] = dict(adapter=name, guidance=gs, lora=dict(rank=meta['rank'], targets=meta['targets'], steps=meta['steps'], lr=meta['lr']),
+            results[f'{name}_g{gs}'] = dict(adapter=name, guidance=gs, base=meta.get('base'), lora=dict(rank=meta['rank'], targets=meta['targets'], steps=meta['steps'], lr=meta['lr'],
+                                                                                            text_encoder_rank=meta.get('text_encoder_rank', 0)),
                                             lora_share=meta['parameters']['share'], final_loss_50=float(np.mean(meta['loss'][-50:])),
                                             cas_mean=float(np.mean(acc)), cas_sd=float(np.std(acc, ddof=1)))
             print(name, gs, results[f'{name}_g{gs}']['cas_mean'], flush=True)
-    write_json_atomic(a.out, make_record('stage1_variants', dict(variants={k: v for k, v in VARIANTS.items()}, guidance=GUIDANCE,
+    write_json_atomic(a.out, make_record('stage1_variants', dict(work=str(work), variants={k: VARIANTS[k] for k in names}, guidance=guidance,
                                                                  n_per_class=a.n_per_class, steps=g['steps']), results, seed=a.seed, timings=timings))
 
 
