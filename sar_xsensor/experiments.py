@@ -9,7 +9,7 @@ __all__ = ['LOSS_CONFIGS', 'TRAINING_SETS', 'TABLES', 'PAPER', 'LABELS', 'METRIC
            'reproduce_run']
 
 # %% ../nbs/13_experiments.ipynb #ea15d916
-import json, os, resource, time
+import dataclasses, json, os, resource, time
 from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
@@ -122,7 +122,7 @@ def stage_jobs(out, data:dict, preset:dict, losses:list, baselines:list, base=No
     out, e, jobs = Path(out), preset['experiment'], []
     for name in losses:
         w = LOSS_CONFIGS[name]
-        if w.freq: w = MigrationWeights(**{**w.to_dict(), 'freq': e.get('migrate_w_freq', w.freq)})   # λ_f of the preset (tuned for bench)
+        if w.freq: w = dataclasses.replace(w, freq=e.get('migrate_w_freq', w.freq))   # λ_f of the preset (tuned for bench)
         cfg = MigrationConfig(steps=e['migrate_steps'], lr=e['migrate_lr'], weights=w)
         for what, content in (('source', data['source']), ('content', out/'stage1'/'content')):
             jobs.append((f'stage2_{what}_{name}', partial(migrate_dir, content, data['target_train'], out/'stage2'/what/name, target_sensor,
