@@ -6,7 +6,7 @@
 __all__ = ['CLASSES', 'TABLE1_SOURCE_COUNTS', 'TABLE1_TARGET_COUNTS', 'LORA_QKV', 'PRESETS', 'get_preset',
            'deterministic_kernels', 'seed_everything', 'child_seed', 'atomic_path', 'write_text_atomic',
            'write_json_atomic', 'package_versions', 'git_commit', 'make_record', 'Timer', 'process_state',
-           'compute_device', 'my_share']
+           'compute_device', 'average_gradients', 'my_share']
 
 # %% ../nbs/00_core.ipynb #aa445316
 import copy, hashlib, json, os, platform, random, subprocess, sys, tempfile, time
@@ -156,6 +156,12 @@ def process_state()->PartialState:
 def compute_device()->torch.device:
     "The device this process computes on (accelerate's choice: its GPU under `accelerate launch`, else cuda/mps/cpu)."
     return process_state().device
+
+def average_gradients(acc, params):
+    "Average the gradients of `params` across processes (for networks called outside accelerate's DDP wrapper); no-op in one process."
+    if acc.num_processes > 1:
+        for p in params:
+            if p.grad is not None: p.grad = acc.reduce(p.grad, reduction='mean')
 
 def my_share(jobs:list)->list:
     "This process's round-robin share of independent `jobs` (all of them when not launched with several processes)."

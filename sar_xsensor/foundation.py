@@ -17,7 +17,7 @@ import torch
 from accelerate import Accelerator
 from diffusers.optimization import get_scheduler
 from tqdm.auto import tqdm
-from .core import CLASSES, child_seed, write_json_atomic, write_text_atomic, atomic_path, make_record, Timer, compute_device
+from .core import CLASSES, child_seed, write_json_atomic, write_text_atomic, atomic_path, make_record, Timer, compute_device, average_gradients
 from .simulate import Sensor, get_sensor, load_catalog, simulate_chips, RenderOptions
 from .flow import sample_t, interpolate, flow_matching_loss
 from .mmdit import build_foundation, pipeline_t5_tokens, FOUNDATION_CONFIG
@@ -209,9 +209,7 @@ def pretrain(out_dir, work_dir, steps:int=6000, batch_size:int=32, lr:float=3e-4
                                 pooled_projections=pooled, return_dict=False)[0]
         loss = flow_matching_loss(pred, x0, noise, t)
         acc.backward(loss)
-        if acc.num_processes > 1:      # the networks are called directly, not through the DDP wrapper: average gradients by hand
-            for p in nets.parameters():
-                if p.grad is not None: p.grad = acc.reduce(p.grad, reduction='mean')
+        average_gradients(acc, nets.parameters())      # the networks are called directly, not through the DDP wrapper
         acc.clip_grad_norm_(nets.parameters(), 1.0)
         opt.step(); sched.step(); opt.zero_grad()
         log['loss'].append(round(loss.item(), 5)); log['step'] = step + 1

@@ -21,7 +21,7 @@ from diffusers.optimization import get_scheduler
 from diffusers.training_utils import cast_training_params
 from PIL import Image
 from tqdm.auto import tqdm
-from .core import LORA_QKV, child_seed, get_preset, write_json_atomic, atomic_path, make_record, compute_device
+from .core import LORA_QKV, child_seed, get_preset, write_json_atomic, atomic_path, make_record, compute_device, average_gradients
 from .data import scan_chips, load_chips, manifest_sensor, manifest_spacing
 from .flow import sample_t, interpolate, flow_matching_loss
 from .mmdit import load_pipeline, pipeline_t5_tokens, FOUNDATION_DIR
@@ -124,8 +124,7 @@ def train_lora(pipe, chips:np.ndarray, labels:list, out_dir, sensor=None, rank:i
                                pooled_projections=pooled.to(dt), return_dict=False)[0].float()
         loss = flow_matching_loss(pred, x0, noise, t)
         acc.backward(loss)
-        if te_params and acc.num_processes > 1:     # the encoders are not DDP-wrapped: average their gradients by hand
-            for p in te_params: p.grad = acc.reduce(p.grad, reduction='mean')
+        average_gradients(acc, te_params)           # the encoders are not DDP-wrapped
         acc.clip_grad_norm_(params, 1.0); opt.step(); sched.step(); opt.zero_grad()
         log['loss'].append(round(loss.item(), 5)); log['step'] = step + 1
         if log['step'] % checkpoint_every == 0 or log['step'] == steps:
