@@ -2,7 +2,9 @@
 # The device checks for a GPU box, in one call (records under $OUT, default runs/gpu_check):
 #   1. Stage 2 speed: the batched distillation loop vs one chip at a time, peak GPU memory (tests/bench_migrate_speed.py);
 #   2. `sar-xsensor reproduce --preset tiny` end to end on the GPU, with its time;
-#   3. the unit tests that run models (Stage 1, Stage 2, classifier, GANs, CLI) on the GPU.
+#   3. the unit tests that run models (Stage 1, Stage 2, classifier, GANs, CLI) on the GPU;
+#   4. the Stage 1 adapter sweep (tests/stage1_variants.py), one process per variant in parallel on the one GPU; needs the
+#      bench source chips carried as runs/bench_stage1/benchmark/tsx_like. VARIANTS="a b" picks them.
 # Packages the box lacks travel as wheels in .whl/ (see README "Checks on a GPU box"). CHECKS="1 3" runs a subset.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -38,4 +40,14 @@ if [[ " $CHECKS " == *" 3 "* ]]; then
 echo "== 3. unit tests on the GPU"
 timeout 240 $PY -m pytest -q -p no:cacheprovider tests/test_stage2.py tests/test_stage1.py tests/test_classify.py tests/test_baselines.py tests/test_cli.py \
   -k "${TESTS:-not shares_the_work}" > "$OUT/pytest_gpu.log" 2>&1; echo "pytest rc=$?"; tail -4 "$OUT/pytest_gpu.log"
+fi
+if [[ " $CHECKS " == *" 4 "* ]]; then
+echo "== 4. Stage 1 adapter sweep"
+mkdir -p runs/s1 && ln -sfn "$PWD/runs/bench_stage1/benchmark" runs/s1/benchmark
+for v in ${VARIANTS:-bench_te8 bench_te8_6000 bench_te8_lr1e-3 bench_te32 qkv_ffn_te8 qkv_adaln_te8 all_attention_r32_te8 everything_r32_te16_6000}; do
+  timeout ${SWEEP_TIMEOUT:-480} $PY tests/stage1_variants.py --work runs/s1 --variants $v --n-per-class 50 --threads 2 \
+    --out "$OUT/stage1_$v.json" > "$OUT/stage1_$v.log" 2>&1 &
+done
+wait; grep -h -v "Loading\|it/s" "$OUT"/stage1_*.log | tail -40
+for d in runs/s1/adapter_*; do cp "$d/checkpoint/log.json" "$OUT/lora_log_${d##*adapter_}.json" 2>/dev/null; done   # losses and step times, also of a run cut short
 fi

@@ -2,6 +2,7 @@
 
     python tests/stage1_variants.py --work runs/bench_stage1 --out results/stage1_variants.json
     python tests/stage1_variants.py --work runs/bench_stage1_long --variants bench --guidance 1.5,3,4.5,6 --out results/stage1_guidance_long.json
+    python tests/stage1_variants.py --work runs/s1 --variants bench_te32 --n-per-class 50 --out results/stage1_variants_gpu/bench_te32.json  # one per process (tests/gpu_stage1_sweep.sh)
 
 Re-uses the benchmark, the source split and the adapter of tests/bench_stage1.py (same --work and seed); trains the
 extra adapters listed in VARIANTS; generates --n-per-class chips per class for each (adapter, guidance); reports the CAS
@@ -12,15 +13,27 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sar_xsensor.core import get_preset, make_record, write_json_atomic, child_seed, LORA_QKV
+from sar_xsensor.core import get_preset, make_record, write_json_atomic, child_seed, compute_device, LORA_QKV
 from sar_xsensor.data import scan_chips, load_chips, split_target
 from sar_xsensor.classify import train_classifier
 from sar_xsensor.mmdit import load_pipeline
 from sar_xsensor.lora import train_lora, load_adapter, generate, read_adapter_meta
 
 ALL_ATTENTION = LORA_QKV + ['attn.to_out.0', 'attn.to_add_out', 'attn2.to_q', 'attn2.to_k', 'attn2.to_v', 'attn2.to_out.0']
+FFN = ['ff.net.0.proj', 'ff.net.2', 'ff_context.net.0.proj', 'ff_context.net.2']
+ADALN = ['norm1.linear', 'norm1_context.linear']
+BENCH = dict(rank=16, alpha=16, targets=LORA_QKV, steps=3000, lr=5e-4, text_encoder_rank=8)   # the bench preset's adapter
 VARIANTS = {'qkv_r16_1500': None,   # the adapter bench_stage1.py trained in --work (Q/K/V r16, 1500 steps unless it was given other settings)
-            'all_attention_r32_3000': dict(rank=32, alpha=32, targets=ALL_ATTENTION, steps=3000, lr=1e-3)}
+            'all_attention_r32_3000': dict(rank=32, alpha=32, targets=ALL_ATTENTION, steps=3000, lr=1e-3),
+            # capacity and schedule of the text-encoder-LoRA adapter (issue 3: CAS 52 % with BENCH)
+            'bench_te8': BENCH,
+            'bench_te8_6000': {**BENCH, 'steps': 6000},
+            'bench_te8_lr1e-3': {**BENCH, 'lr': 1e-3},
+            'bench_te32': {**BENCH, 'text_encoder_rank': 32},
+            'qkv_ffn_te8': {**BENCH, 'targets': LORA_QKV + FFN},
+            'qkv_adaln_te8': {**BENCH, 'targets': LORA_QKV + ADALN},
+            'all_attention_r32_te8': {**BENCH, 'rank': 32, 'alpha': 32, 'targets': ALL_ATTENTION, 'lr': 1e-3},
+            'everything_r32_te16_6000': dict(rank=32, alpha=32, targets=ALL_ATTENTION + FFN + ADALN, steps=6000, lr=1e-3, text_encoder_rank=16)}
 GUIDANCE = {'qkv_r16_1500': [1.5, 6.0], 'all_attention_r32_3000': [3.0, 6.0]}
 
 
@@ -33,7 +46,7 @@ def main():
     ap.add_argument('--guidance', default=None, help='comma-separated guidance scales for every adapter (default: GUIDANCE)')
     a = ap.parse_args()
     names = [('qkv_r16_1500' if v == 'bench' else v) for v in a.variants.split(',')]
-    guidance = {n: [float(x) for x in a.guidance.split(',')] for n in names} if a.guidance else {n: GUIDANCE[n] for n in names}
+    guidance = {n: [float(x) for x in a.guidance.split(',')] for n in names} if a.guidance else {n: GUIDANCE.get(n, [1.5, 3.0]) for n in names}
     torch.set_num_threads(a.threads)
     p = get_preset('bench'); bench = p['benchmark']; work = Path(a.work); g = p['generate']
     df = scan_chips(work/'benchmark'/bench['source_sensor'])
@@ -52,7 +65,7 @@ def main():
             train_lora(load_pipeline(), tr.x, [tr.classes[i] for i in tr.y], adapter, sensor=bench['source_sensor'], seed=a.seed,
                        batch_size=p['lora']['batch_size'], checkpoint_every=250, progress=False, **cfg)
             timings[f'train_{name}'] = time.perf_counter() - t0
-        meta = read_adapter_meta(adapter); pipe, _ = load_adapter(adapter)
+        meta = read_adapter_meta(adapter); pipe, _ = load_adapter(adapter, device=compute_device())
         for gs in guidance[name]:
             out = work/f'variants/{name}_g{gs}'
             generate(pipe, out, meta['prompts'], a.n_per_class, g['steps'], gs, a.seed, g['batch_size'], meta['chip_px'], progress=False)
@@ -63,7 +76,8 @@ def main():
                                             lora_share=meta['parameters']['share'], final_loss_50=float(np.mean(meta['loss'][-50:])),
                                             cas_mean=float(np.mean(acc)), cas_sd=float(np.std(acc, ddof=1)))
             print(name, gs, results[f'{name}_g{gs}']['cas_mean'], flush=True)
-    write_json_atomic(a.out, make_record('stage1_variants', dict(work=str(work), variants={k: VARIANTS[k] for k in names}, guidance=guidance,
+    dev = compute_device(); device = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else dev.type
+    write_json_atomic(a.out, make_record('stage1_variants', dict(work=str(work), device=device, variants={k: VARIANTS[k] for k in names}, guidance=guidance,
                                                                  n_per_class=a.n_per_class, steps=g['steps']), results, seed=a.seed, timings=timings))
 
 
