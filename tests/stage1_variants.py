@@ -33,6 +33,7 @@ VARIANTS = {'qkv_r16_1500': None,   # the adapter bench_stage1.py trained in --w
             'qkv_ffn_te8': {**BENCH, 'targets': LORA_QKV + FFN},
             'qkv_adaln_te8': {**BENCH, 'targets': LORA_QKV + ADALN},
             'all_attention_r32_te8': {**BENCH, 'rank': 32, 'alpha': 32, 'targets': ALL_ATTENTION, 'lr': 1e-3},
+            'all_attention_r32_te8_6000': {**BENCH, 'rank': 32, 'alpha': 32, 'targets': ALL_ATTENTION, 'lr': 1e-3, 'steps': 6000},
             'everything_r32_te16_6000': dict(rank=32, alpha=32, targets=ALL_ATTENTION + FFN + ADALN, steps=6000, lr=1e-3, text_encoder_rank=16)}
 GUIDANCE = {'qkv_r16_1500': [1.5, 6.0], 'all_attention_r32_3000': [3.0, 6.0]}
 
