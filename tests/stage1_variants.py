@@ -13,18 +13,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sar_xsensor.core import get_preset, make_record, write_json_atomic, child_seed, compute_device, LORA_QKV
+from sar_xsensor.core import get_preset, make_record, write_json_atomic, child_seed, compute_device, LORA_QKV, LORA_ALL_ATTENTION
 from sar_xsensor.data import scan_chips, load_chips, split_target
 from sar_xsensor.classify import train_classifier
 from sar_xsensor.mmdit import load_pipeline
 from sar_xsensor.lora import train_lora, load_adapter, generate, read_adapter_meta
 
-ALL_ATTENTION = LORA_QKV + ['attn.to_out.0', 'attn.to_add_out', 'attn2.to_q', 'attn2.to_k', 'attn2.to_v', 'attn2.to_out.0']
 FFN = ['ff.net.0.proj', 'ff.net.2', 'ff_context.net.0.proj', 'ff_context.net.2']
 ADALN = ['norm1.linear', 'norm1_context.linear']
-BENCH = dict(rank=16, alpha=16, targets=LORA_QKV, steps=3000, lr=5e-4, text_encoder_rank=8)   # the bench preset's adapter
+BENCH = dict(rank=16, alpha=16, targets=LORA_QKV, steps=3000, lr=5e-4, text_encoder_rank=8)   # the bench preset's adapter before this sweep
 VARIANTS = {'qkv_r16_1500': None,   # the adapter bench_stage1.py trained in --work (Q/K/V r16, 1500 steps unless it was given other settings)
-            'all_attention_r32_3000': dict(rank=32, alpha=32, targets=ALL_ATTENTION, steps=3000, lr=1e-3),
+            'all_attention_r32_3000': dict(rank=32, alpha=32, targets=LORA_ALL_ATTENTION, steps=3000, lr=1e-3),
             # capacity and schedule of the text-encoder-LoRA adapter (issue 3: CAS 52 % with BENCH)
             'bench_te8': BENCH,
             'bench_te8_6000': {**BENCH, 'steps': 6000},
@@ -32,9 +31,9 @@ VARIANTS = {'qkv_r16_1500': None,   # the adapter bench_stage1.py trained in --w
             'bench_te32': {**BENCH, 'text_encoder_rank': 32},
             'qkv_ffn_te8': {**BENCH, 'targets': LORA_QKV + FFN},
             'qkv_adaln_te8': {**BENCH, 'targets': LORA_QKV + ADALN},
-            'all_attention_r32_te8': {**BENCH, 'rank': 32, 'alpha': 32, 'targets': ALL_ATTENTION, 'lr': 1e-3},
-            'all_attention_r32_te8_6000': {**BENCH, 'rank': 32, 'alpha': 32, 'targets': ALL_ATTENTION, 'lr': 1e-3, 'steps': 6000},
-            'everything_r32_te16_6000': dict(rank=32, alpha=32, targets=ALL_ATTENTION + FFN + ADALN, steps=6000, lr=1e-3, text_encoder_rank=16)}
+            'all_attention_r32_te8': {**BENCH, 'rank': 32, 'alpha': 32, 'targets': LORA_ALL_ATTENTION, 'lr': 1e-3},
+            'all_attention_r32_te8_6000': {**BENCH, 'rank': 32, 'alpha': 32, 'targets': LORA_ALL_ATTENTION, 'lr': 1e-3, 'steps': 6000},
+            'everything_r32_te16_6000': dict(rank=32, alpha=32, targets=LORA_ALL_ATTENTION + FFN + ADALN, steps=6000, lr=1e-3, text_encoder_rank=16)}
 GUIDANCE = {'qkv_r16_1500': [1.5, 6.0], 'all_attention_r32_3000': [3.0, 6.0]}
 
 
