@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['CLASSES', 'TABLE1_SOURCE_COUNTS', 'TABLE1_TARGET_COUNTS', 'LORA_QKV', 'LORA_ALL_ATTENTION', 'PRESETS', 'get_preset',
-           'deterministic_kernels', 'seed_everything', 'child_seed', 'atomic_path', 'write_text_atomic',
+           'deterministic_kernels', 'seed_everything', 'child_seed', 'step_rng', 'atomic_path', 'write_text_atomic',
            'write_json_atomic', 'package_versions', 'git_commit', 'make_record', 'Timer', 'process_state',
            'compute_device', 'average_gradients', 'my_share']
 
@@ -84,6 +84,10 @@ def child_seed(seed:int, *keys)->int:
     "A reproducible 63-bit seed derived from `seed` and any hashable `keys` (strings, ints)."
     h = hashlib.sha256(repr((int(seed),) + tuple(keys)).encode()).digest()
     return int.from_bytes(h[:8], 'little') >> 1
+
+def step_rng(seed:int, tag:str, step:int, rank:int=0)->torch.Generator:
+    "The generator of one training step; under `accelerate launch` each process (`rank` > 0) draws its own stream, and rank 0 keeps the single-process one."
+    return torch.Generator().manual_seed(child_seed(seed, tag, step, *([rank] if rank else [])))
 
 # %% ../nbs/00_core.ipynb #d68fd15b
 @contextmanager

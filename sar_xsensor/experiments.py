@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['LOSS_CONFIGS', 'TRAINING_SETS', 'TABLES', 'PAPER', 'LABELS', 'METRICS', 'needed', 'link_chips', 'prepare_data',
-           'stage_jobs', 'run_stages', 'training_chips', 'classifier_run', 'make_table', 'format_table',
+           'stage_jobs', 'run_stages', 'training_chips', 'classifier_run', 'make_table', 'format_table', 'paired_gains',
            'figure_samples', 'figure_counts', 'figure_curves', 'figure_confusions', 'cumulative_timings',
            'reproduce_run']
 
@@ -204,6 +204,17 @@ def format_table(t:pd.DataFrame)->pd.DataFrame:
         out[k] = [f"{m:.1f} ± {s:.1f}" if np.isfinite(s) else (f"{m:.1f}" if np.isfinite(m) else '—') for m, s in zip(t[f'{k}_mean'], t[f'{k}_sd'])]
         out[f'paper {k}'] = [f"{v:.1f}" if np.isfinite(v) else '—' for v in t[f'paper_{k}']]
     return out
+
+# %% ../nbs/13_experiments.ipynb #919382be
+def paired_gains(records:list, reference:str='target_only', metric:str='accuracy')->pd.DataFrame:
+    "Per training set, its per-seed gain over `reference` (same seed, same test split), in points: mean, sd, seeds improved."
+    df = pd.DataFrame([dict(training_set=r['config']['training_set'], seed=r['seed'], value=100*r['metrics'][metric]) for r in records])
+    if reference not in set(df.get('training_set', [])): raise ValueError(f"no records of the reference training set {reference!r}")
+    wide = df.pivot_table(index='seed', columns='training_set', values='value')
+    gain = wide.drop(columns=reference).sub(wide[reference], axis=0)
+    return pd.DataFrame({'label': [LABELS[c] for c in gain.columns], 'gain_mean': gain.mean().values, 'gain_sd': gain.std(ddof=1).values,
+                         'seeds_up': (gain > 0).sum().values, 'n_seeds': gain.notna().sum().values},
+                        index=gain.columns).sort_values('gain_mean', ascending=False)
 
 # %% ../nbs/13_experiments.ipynb #8ea34075
 def _save(fig, path):

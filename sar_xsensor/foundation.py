@@ -17,7 +17,7 @@ import torch
 from accelerate import Accelerator
 from diffusers.optimization import get_scheduler
 from tqdm.auto import tqdm
-from .core import CLASSES, child_seed, write_json_atomic, write_text_atomic, atomic_path, make_record, Timer, compute_device, average_gradients
+from .core import CLASSES, child_seed, step_rng, write_json_atomic, write_text_atomic, atomic_path, make_record, Timer, compute_device, average_gradients
 from .simulate import Sensor, get_sensor, load_catalog, simulate_chips, RenderOptions
 from .flow import sample_t, interpolate, flow_matching_loss
 from .mmdit import build_foundation, pipeline_t5_tokens, FOUNDATION_CONFIG
@@ -198,7 +198,7 @@ def pretrain(out_dir, work_dir, steps:int=6000, batch_size:int=32, lr:float=3e-4
     nets.train()
     t0 = time.perf_counter()
     for step in bar:
-        g = torch.Generator().manual_seed(child_seed(seed, 'step', step, *([acc.process_index] if acc.process_index else [])))   # own batch per process
+        g = step_rng(seed, 'step', step, acc.process_index)   # own batch per process
         idx = torch.randint(0, len(display), (batch_size,), generator=g)
         drop = torch.rand(batch_size, generator=g) < drop_prompt
         x0 = pixels_to_latents(pipe.vae, chips_to_pixels(display[idx]).to(acc.device))

@@ -21,7 +21,7 @@ from diffusers.optimization import get_scheduler
 from diffusers.training_utils import cast_training_params
 from PIL import Image
 from tqdm.auto import tqdm
-from .core import LORA_QKV, child_seed, get_preset, write_json_atomic, atomic_path, make_record, compute_device, average_gradients
+from .core import LORA_QKV, child_seed, step_rng, get_preset, write_json_atomic, atomic_path, make_record, compute_device, average_gradients
 from .data import scan_chips, load_chips, manifest_sensor, manifest_spacing
 from .flow import sample_t, interpolate, flow_matching_loss
 from .mmdit import load_pipeline, pipeline_t5_tokens, FOUNDATION_DIR
@@ -76,10 +76,6 @@ def check_chip_size(pipe, size:int):
     if size % m: raise ValueError(f"chip size {size} px is not a multiple of {m} (VAE factor × patch size) for this base model")
 
 # %% ../nbs/08_lora.ipynb #3b5c3589
-def _batch_rng(seed:int, step:int, rank:int=0)->torch.Generator:
-    "The batch generator of one step (and one process under `accelerate launch`: each draws its own batch)."
-    return torch.Generator().manual_seed(child_seed(seed, 'lora-step', step, *([rank] if rank else [])))
-
 def train_lora(pipe, chips:np.ndarray, labels:list, out_dir, sensor=None, rank:int=16, alpha:float|None=None,
                targets:list=LORA_QKV, steps:int=1500, batch_size:int=32, lr:float=5e-4, seed:int=0, warmup:int=50,
                checkpoint_every:int=250, base:str|None=None, pixel_spacing_m:float|None=None, text_encoder_rank:int=0,
@@ -111,7 +107,7 @@ def train_lora(pipe, chips:np.ndarray, labels:list, out_dir, sensor=None, rank:i
     X, lab = torch.from_numpy(chips), np.array(labels)
     transformer.train(); t0 = time.perf_counter(); dt = pipe.transformer.dtype
     for step in tqdm(range(log['step'], steps), desc='LoRA', disable=not progress, initial=log['step'], total=steps):
-        g = _batch_rng(seed, step, acc.process_index)
+        g = step_rng(seed, 'lora-step', step, acc.process_index)   # own batch per process
         idx = torch.randint(0, len(X), (batch_size,), generator=g)
         with torch.no_grad(): x0 = pixels_to_latents(pipe.vae, chips_to_pipeline(X[idx], pipe).to(acc.device, pipe.vae.dtype)).float()
         noise = torch.randn(x0.shape, generator=g).to(acc.device)

@@ -6,7 +6,8 @@ For each reproduce run folder, the classifier (the preset's settings) trains on 
 (the `val` chips are held out here, whereas `reproduce` trains on train + val) plus one candidate folder of extra chips,
 and is scored on the `val` chips, over several seeds. Candidates: every Stage 2 and baseline folder present in the run,
 the raw source chips, and the raw source chips resampled to the target's pixel spacing (`data.match_spacing`, no style
-change), which separates the effect of scale from the effect of style.
+change), which separates the effect of scale from the effect of style; and, per Stage 2 loss configuration, migrated source
+plus migrated content together (`ours_<losses>`: the extra data of Table 4's rows).
 """
 import argparse, json, time
 from pathlib import Path
@@ -54,6 +55,9 @@ def main():
         extra = {'none': None}
         for name, folder in candidates(run).items():
             extra[name] = relabel(load_chips(folder, size, [k for k in classes if (folder/k).is_dir()]), classes)
+        for losses in [k[len('migrated_source_'):] for k in list(extra) if k.startswith('migrated_source_')]:
+            if f'migrated_content_{losses}' in extra:   # Table 4's extra data: both Stage 2 outputs of one loss configuration
+                extra[f'ours_{losses}'] = concat_chipsets(extra[f'migrated_source_{losses}'], extra[f'migrated_content_{losses}'])
         raw = extra['raw_source']
         extra['raw_source_spacing_matched'] = ChipSet(match_spacing(raw.x, raw.df.pixel_spacing_m.to_numpy(float), tgt_sp, seed=0),
                                                       raw.y, classes, raw.df)
