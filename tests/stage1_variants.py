@@ -2,7 +2,7 @@
 
     python tests/stage1_variants.py --work runs/bench_stage1 --out results/stage1_variants.json
     python tests/stage1_variants.py --work runs/bench_stage1_long --variants bench --guidance 1.5,3,4.5,6 --out results/stage1_guidance_long.json
-    python tests/stage1_variants.py --work runs/s1 --variants bench_te32 --n-per-class 50 --out results/stage1_variants_gpu/bench_te32.json  # one per process (tests/gpu_stage1_sweep.sh)
+    python tests/stage1_variants.py --work runs/s1 --variants bench_te32 --n-per-class 50 --out results/stage1_variants_gpu/bench_te32.json  # one per process: CHECKS=4 bash tests/gpu_check.sh
 
 Re-uses the benchmark, the source split and the adapter of tests/bench_stage1.py (same --work and seed); trains the
 extra adapters listed in VARIANTS; generates --n-per-class chips per class for each (adapter, guidance); reports the CAS
