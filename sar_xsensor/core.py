@@ -46,8 +46,8 @@ PRESETS = {
                   experiment=dict(_EXPERIMENT, n_content_per_class=4, migrate_steps=5, migrate_batch=32)),
     'bench': dict(name='bench', benchmark=dict(_BENCHMARK),
                   classifier=dict(arch='resnet-cpu', epochs=10, batch_size=32, lr=2e-3, weight_decay=1e-4, normalize='chip'), seeds=5,
-                  # all attention projections, rank 32, and the text encoders: chosen by class control (CAS) in 08_lora
-                  lora=dict(_LORA, rank=32, alpha=32, targets=LORA_ALL_ATTENTION, lr=1e-3, steps=3000, text_encoder_rank=8),
+                  # all attention projections, rank 32, and the text encoders, 9000 steps: chosen by class control (CAS) in 08_lora
+                  lora=dict(_LORA, rank=32, alpha=32, targets=LORA_ALL_ATTENTION, lr=1e-3, steps=9000, text_encoder_rank=8),
                   generate=dict(_GENERATE),
                   baselines=dict(_BASELINES, epochs=10, ngf=16, ndf=16, n_blocks=4, star_repeat=4),
                   # λ_f = 10: tuned on the validation split (11_migrate); the paper's 0.1 is too weak for our FFT normalisation
