@@ -2,11 +2,12 @@
 
     python tests/stage1_variants.py --work runs/bench_stage1 --out results/stage1_variants.json
     python tests/stage1_variants.py --work runs/bench_stage1_long --variants bench --guidance 1.5,3,4.5,6 --out results/stage1_guidance_long.json
+    python tests/stage1_variants.py --work runs/reproduce_bench5 --adapter runs/reproduce_bench5/stage1/adapter --guidance 1.5,3 --out results/stage1_cas_bench5.json
     python tests/stage1_variants.py --work runs/s1 --variants bench_te32 --n-per-class 50 --out results/stage1_variants_gpu/bench_te32.json  # one per process: CHECKS=4 bash tests/gpu_check.sh
 
 Re-uses the benchmark, the source split and the adapter of tests/bench_stage1.py (same --work and seed); trains the
 extra adapters listed in VARIANTS; generates --n-per-class chips per class for each (adapter, guidance); reports the CAS
-of classifiers trained on the real source training split (the held-out real chips are not used).
+of classifiers trained on the real source training split, beside their accuracy on the held-out real source chips.
 """
 import argparse, json, time
 from pathlib import Path
@@ -43,9 +44,12 @@ def main():
     ap.add_argument('--seed', type=int, default=0); ap.add_argument('--n-per-class', type=int, default=30)
     ap.add_argument('--classifier-seeds', type=int, default=3); ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--variants', default=','.join(VARIANTS), help="which adapters ('bench' = the one bench_stage1.py trained in --work)")
+    ap.add_argument('--adapter', default=None, help="score this trained adapter directory (e.g. a reproduce run's stage1/adapter) instead of --variants")
     ap.add_argument('--guidance', default=None, help='comma-separated guidance scales for every adapter (default: GUIDANCE)')
     a = ap.parse_args()
-    names = [('qkv_r16_1500' if v == 'bench' else v) for v in a.variants.split(',')]
+    if a.adapter and not (Path(a.adapter)/'adapter.json').exists():
+        raise SystemExit(f'--adapter {a.adapter}: no adapter.json there (not a trained adapter directory)')
+    names = ['given'] if a.adapter else [('qkv_r16_1500' if v == 'bench' else v) for v in a.variants.split(',')]
     guidance = {n: [float(x) for x in a.guidance.split(',')] for n in names} if a.guidance else {n: GUIDANCE.get(n, [1.5, 3.0]) for n in names}
     torch.set_num_threads(a.threads)
     p = get_preset('bench'); bench = p['benchmark']; work = Path(a.work); g = p['generate']
@@ -56,10 +60,12 @@ def main():
     clfs = [train_classifier(tr.x, tr.y, len(tr.classes), seed=child_seed(a.seed, 'cas', s), arch=c['arch'], epochs=c['epochs'],
                              batch_size=c['batch_size'], lr=c['lr'], weight_decay=c['weight_decay'], normalize=c['normalize'])
             for s in range(a.classifier_seeds)]
+    te = load_chips(None, bench['chip_px'], df=df[split == 'test'])       # held-out real source chips: the classifiers' own accuracy, CAS's reference
+    real = [clf.evaluate(te.x, te.y, len(te.classes))['accuracy'] for clf in clfs]
     results, timings = {}, {}
     for name in names:
-        cfg = VARIANTS[name]
-        adapter = work/'adapter' if cfg is None else work/f'adapter_{name}'
+        cfg = None if a.adapter else VARIANTS[name]
+        adapter = Path(a.adapter) if a.adapter else work/'adapter' if cfg is None else work/f'adapter_{name}'
         if not (adapter/'adapter.json').exists():
             t0 = time.perf_counter()
             train_lora(load_pipeline(), tr.x, [tr.classes[i] for i in tr.y], adapter, sensor=bench['source_sensor'], seed=a.seed,
@@ -74,10 +80,12 @@ def main():
             results[f'{name}_g{gs}'] = dict(adapter=name, guidance=gs, base=meta.get('base'), lora=dict(rank=meta['rank'], targets=meta['targets'], steps=meta['steps'], lr=meta['lr'],
                                                                                             text_encoder_rank=meta.get('text_encoder_rank', 0)),
                                             lora_share=meta['parameters']['share'], final_loss_50=float(np.mean(meta['loss'][-50:])),
-                                            cas_mean=float(np.mean(acc)), cas_sd=float(np.std(acc, ddof=1)))
+                                            cas_mean=float(np.mean(acc)), cas_sd=float(np.std(acc, ddof=1)),
+                                            real_heldout_mean=float(np.mean(real)), real_heldout_sd=float(np.std(real, ddof=1)))
             print(name, gs, results[f'{name}_g{gs}']['cas_mean'], flush=True)
     dev = compute_device(); device = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else dev.type
-    write_json_atomic(a.out, make_record('stage1_variants', dict(work=str(work), device=device, variants={k: VARIANTS[k] for k in names}, guidance=guidance,
+    write_json_atomic(a.out, make_record('stage1_variants', dict(work=str(work), device=device, variants={k: VARIANTS[k] for k in names if k in VARIANTS},
+                                                                 adapter=a.adapter, guidance=guidance,
                                                                  n_per_class=a.n_per_class, steps=g['steps']), results, seed=a.seed, timings=timings))
 
 
