@@ -1,6 +1,7 @@
 """Stage 1 on the `bench` benchmark: class control (classification accuracy score), realism with and without LoRA, costs.
 
     python tests/bench_stage1.py --work runs/bench_stage1 --out results/stage1_bench.json
+    python tests/bench_stage1.py --work runs/bench_stage1_bench5 --benchmark runs/reproduce_bench5/benchmark --adapter runs/reproduce_bench5/stage1/adapter --out results/stage1_bench_9000.json
 
 1. simulate the bench benchmark; split the source sensor's chips 70/30 per class (seeded): LoRA and classifier train on
    the 70 %, the 30 % is the held-out real source set;
@@ -38,7 +39,10 @@ def main():
     ap.add_argument('--text-encoder-rank', type=int, default=None, help='LoRA rank on the CLIP text encoders too (default: the preset)')
     ap.add_argument('--lora-lr', type=float, default=None)
     ap.add_argument('--benchmark', default=None, help='an existing bench benchmark folder to reuse (default: simulate into WORK)')
+    ap.add_argument('--adapter', default=None, help="score this trained adapter (e.g. a reproduce run's stage1/adapter, trained on all source chips) instead of training one")
     a = ap.parse_args()
+    if a.adapter and not (Path(a.adapter)/'adapter.json').exists():
+        raise SystemExit(f'--adapter {a.adapter}: no adapter.json there (not a trained adapter directory)')
     torch.set_num_threads(a.threads)
     p = get_preset(a.preset); work = Path(a.work); timings = {}
     lcfg = {**p['lora'], **({'steps': a.lora_steps} if a.lora_steps else {}), **({'lr': a.lora_lr} if a.lora_lr else {}),
@@ -54,7 +58,7 @@ def main():
     tr = load_chips(None, bench['chip_px'], df=train_df); he = load_chips(None, bench['chip_px'], df=held_df, classes=tr.classes)
     print(f"source train {len(tr.x)}, held-out {len(he.x)}", flush=True)
     # 2. LoRA
-    adapter = work/'adapter'
+    adapter = Path(a.adapter or work/'adapter')
     if not (adapter/'adapter.json').exists():
         t0 = time.perf_counter()
         train_lora(load_pipeline(a.base), tr.x, [tr.classes[i] for i in tr.y], adapter, sensor=bench['source_sensor'], seed=a.seed, base=a.base, **lcfg)
@@ -111,7 +115,7 @@ def main():
                    foundation=dict(train_minutes=fm['timings']['train_s']/60, steps=fm['config']['steps'], corpus_s=fm['timings']['corpus_s']),
                    n=dict(train=len(tr.x), heldout=len(he.x), generated_lora=len(gl.x), generated_base=len(gb.x)))
     rec = make_record('stage1_bench', dict(preset=a.preset, lora=lcfg, generate=gcfg, classifier=c, classifier_seeds=a.classifier_seeds,
-                                           n_base=a.n_base, prompts=meta['prompts'], base=a.base), metrics, seed=a.seed, timings=timings)
+                                           n_base=a.n_base, prompts=meta['prompts'], base=a.base, adapter=a.adapter), metrics, seed=a.seed, timings=timings)
     write_json_atomic(a.out, rec)
     save_grid(Path(a.out).with_name(Path(a.out).stem.replace('bench', 'grid') + '.png'), tr.classes, he, gl, gb)
     print(json.dumps({k: v for k, v in metrics.items() if k not in ('runs', 'lora')}, indent=1, default=str)[:3000])
