@@ -25,7 +25,7 @@ from safetensors.torch import save_file, load_file
 from scipy import ndimage
 from tqdm.auto import tqdm
 
-from .core import seed_everything, get_preset, child_seed, atomic_path, write_json_atomic, compute_device
+from .core import seed_everything, get_preset, child_seed, atomic_path, write_json_atomic, compute_device, pending_batches
 from .data import ChipSet, scan_chips, load_chips, common_classes, manifest_sensor, manifest_spacing, match_spacing
 from .simulate import (get_sensor, display_to_intensity, export_display, transfer_function, sensor_band,
                                   resample)
@@ -573,11 +573,11 @@ def translate_dir(method:str, source, target, out, preset:str|dict='tiny', epoch
     src.df['rel'] = [f"{c}/{Path(q).stem}.png" for q, c in zip(src.df.path, src.df.cls)]
     man_path = out/'manifest.csv'
     rows = [r for r in (pd.read_csv(man_path).to_dict('records') if man_path.exists() else []) if (out/r['path']).exists()]
-    todo = np.flatnonzero(~src.df.rel.isin({r['path'] for r in rows}).to_numpy())
-    bar = tqdm(total=len(todo), desc=f'{method} translate', disable=not progress)
-    for i in range(0, len(todo), batch_size):
-        idx = todo[i:i + batch_size]
+    todo = pending_batches(src.df.rel, {r['path'] for r in rows}, batch_size)   # whole batches from the full list: resume gives the same chips
+    bar = tqdm(total=sum(len(pos) for _, pos in todo), desc=f'{method} translate', disable=not progress)
+    for i, idx in todo:
         chips = run(idx, i)
+        rows = [r for r in rows if r['path'] not in set(src.df.rel.iloc[idx])]
         for j, chip in zip(idx, chips):
             r = src.df.iloc[j]
             (out/r.cls).mkdir(exist_ok=True)

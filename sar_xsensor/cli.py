@@ -17,7 +17,7 @@ from .core import get_preset, write_json_atomic, make_record, PRESETS
 
 # %% ../nbs/90_cli.ipynb #150968a2
 def simulate(preset:str='tiny',    # benchmark preset: tiny, bench or paper
-             out:str='runs/benchmark', # output folder: OUT/<sensor>/<class>/<id>.png|.npy, manifest.csv, specs/
+             out:str='runs/benchmark', # output folder: OUT/<sensor>/<class>/<id>.png|.npy, twins/, fresh/, manifest.csv, specs/
              seed:int=0,             # world seed
              sensors:str=None,       # optional JSON file with the sensor definitions to use instead of the shipped ones
              catalog:str=None,       # optional aircraft catalog CSV instead of the shipped one
@@ -27,7 +27,7 @@ def simulate(preset:str='tiny',    # benchmark preset: tiny, bench or paper
     man = build_benchmark(out, get_preset(preset)['benchmark'], seed=seed, progress=not quiet,
                           sensors_file=sensors, catalog_file=catalog)
     print(f"{len(man)} chips written to {out}")
-    print(man.groupby(['sensor', 'cls']).size().unstack(0).to_string())
+    print(man.groupby(['domain', 'cls']).size().unstack(0).to_string())
     return man
 
 def stats(dir_a:str,                  # first chip folder (class folders)
@@ -62,9 +62,10 @@ def print_summary(rec:dict):
 
 # %% ../nbs/90_cli.ipynb #48734de8
 def reproduce(preset:str='tiny',           # preset: tiny, bench or paper
-              out:str='runs/tiny',         # run folder: benchmark/, data/, stage1/, stage2/, baselines/, records/, tables/, figures/
+              out:str='runs/tiny',         # run folder: stage1/, world<seed>/ (benchmark, data, stage2, baselines, records), tables/, figures/
               seeds:int=None,              # number of classifier seeds (default: the preset's)
-              seed:int=0,                  # world seed: benchmark, split, generated data
+              seed:int=None,               # one world seed (default: the preset's worlds; your own data: 0)
+              worlds:str=None,             # comma-separated world seeds, e.g. 0,1,2 (default: the preset's)
               source:str=None,             # your own source-sensor chips (class folders) instead of the simulator
               target:str=None,             # your own target-sensor chips (class folders)
               target_train_per_class:int=None, # keep only N target training chips per class (scarcer target)
@@ -77,10 +78,11 @@ def reproduce(preset:str='tiny',           # preset: tiny, bench or paper
     from sar_xsensor.experiments import reproduce_run, format_table
     t0 = time.time()
     res = reproduce_run(preset, out, seeds, seed, source, target, target_train_per_class, base_model, tuple(_split_list(tables)),
-                        progress=not quiet, source_sensor=source_sensor, target_sensor=target_sensor)
+                        progress=not quiet, source_sensor=source_sensor, target_sensor=target_sensor,
+                        worlds=None if worlds is None else [int(w) for w in _split_list(worlds)])
     for name, t in res.items():
-        print(f"\n{name} (mean ± sd over seeds, %; paper beside):")
-        print(format_table(t)[['training set', 'seeds', 'accuracy', 'paper accuracy', 'f1', 'paper f1']].to_string(index=False))
+        print(f"\n{name} (mean ± sd over worlds × seeds, %; paired gain over target-only [95 % CI]; gap closure; paper beside):")
+        print(format_table(t)[['training set', 'seeds', 'accuracy', 'gain [95 % CI]', 'closure', 'paper accuracy']].to_string(index=False))
     if res: print(f"\ndone in {time.time() - t0:.0f} s; tables in {Path(out)/'tables'}, figures in {Path(out)/'figures'}")   # main process only
     return res
 

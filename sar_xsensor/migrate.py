@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 from PIL import Image
 from tqdm.auto import tqdm
-from .core import child_seed, atomic_path, compute_device
+from .core import child_seed, atomic_path, compute_device, pending_batches
 from .simulate import get_sensor
 from .data import scan_chips, load_chips, read_chip, manifest_sensor, manifest_spacing, match_spacing
 from .flow import sampling_times
@@ -204,14 +204,14 @@ def migrate_dir(content, style, out, target_sensor=None, base=None, cfg:Migratio
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     man_path = out/'manifest.csv'
     rows = [r for r in (pd.read_csv(man_path).to_dict('records') if man_path.exists() else []) if (out/r['path']).exists()]
-    done = {r['path'] for r in rows}
-    todo = cdf[~cdf.rel.isin(done)].reset_index(drop=True)
-    content_sp = content_spacing(todo, content, cfg)
-    bar = tqdm(total=len(todo), desc='migrate', disable=not progress)
-    for b in range(0, len(todo), batch_size):
-        part = todo.iloc[b:b + batch_size]
+    content_sp = content_spacing(cdf, content, cfg)
+    todo = pending_batches(cdf.rel, {r['path'] for r in rows}, batch_size)    # whole batches from the full list: resume gives the same chips
+    bar = tqdm(total=sum(len(pos) for _, pos in todo), desc='migrate', disable=not progress)
+    for b, pos in todo:
+        part = cdf.iloc[pos]
+        rows = [r for r in rows if r['path'] not in set(part.rel)]
         c = load_chips(None, size, df=part[['path', 'cls']]).x
-        if content_sp is not None: c = match_spacing(c, content_sp[part.index], cfg.chip_spacing_m, seed=child_seed(seed, 'spacing', b))
+        if content_sp is not None: c = match_spacing(c, content_sp[pos], cfg.chip_spacing_m, seed=child_seed(seed, 'spacing', b))
         s = load_chips(None, size, df=pd.DataFrame(dict(path=part['style'], cls=part['cls']))).x
         res = migrate_batch(bb, c, s, target_sensor, cfg, seed=child_seed(seed, 'batch', b))
         for j, ((_, r), chip) in enumerate(zip(part.iterrows(), res['chips'])):
@@ -220,7 +220,7 @@ def migrate_dir(content, style, out, target_sensor=None, base=None, cfg:Migratio
             rows.append(dict(path=r.rel, cls=r.cls, content=r.path, style=r['style'], backbone=backbone, base=base, steps=cfg.steps, lr=cfg.lr,
                              weights=json.dumps(cfg.weights.to_dict()), layers=json.dumps(cfg.layers), seed=seed,
                              loss_total=res['losses']['total'], loss_terms=json.dumps({k: v for k, v in res['losses'].items() if k not in ('step', 'total')}),
-                             content_spacing_m=None if content_sp is None else float(content_sp[b + j])))
+                             content_spacing_m=None if content_sp is None else float(content_sp[pos[j]])))
         with atomic_path(man_path) as tmp: pd.DataFrame(rows, columns=MIGRATED_COLUMNS).to_csv(tmp, index=False)
         bar.update(len(part))
     bar.close()

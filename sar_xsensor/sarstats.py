@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['enl_raw', 'bright_mask', 'homogeneous_mask', 'homogeneous_windows', 'enl', 'raps', 'raps_distance',
-           'db_histogram_distances', 'realism_report', 'impulse_response_width', 'background_check']
+           'db_histogram_distances', 'realism_report', 'despeckled_db', 'fidelity_to_twins', 'impulse_response_width',
+           'background_check']
 
 # %% ../nbs/03_sarstats.ipynb #dc22a9c6
 import numpy as np
@@ -120,6 +121,22 @@ def realism_report(a, b, sensor_a=None, sensor_b=None, window:int=8)->dict:
     rep.update({f'{k}_background': v for k, v in db_histogram_distances(A, B, ma, mb).items()})
     if A.shape[-2:] == B.shape[-2:]: rep['raps_distance_db'] = raps_distance(A, B)
     return rep
+
+# %% ../nbs/03_sarstats.ipynb #7664996f
+def despeckled_db(intensity, window:int=5)->np.ndarray:
+    "dB of (..., H, W) linear intensity after a `window`×`window` boxcar mean (multilook) per chip."
+    I = np.asarray(intensity, dtype=np.float64)
+    size = (1,)*(I.ndim - 2) + (window, window)
+    return 10*np.log10(np.maximum(ndimage.uniform_filter(I, size=size, mode='reflect'), 1e-12))
+
+def fidelity_to_twins(translated, twins, window:int=5)->dict:
+    "Distances of translated chips (N, H, W) to their own twins (same order), linear intensity: per-chip despeckled dB MAE and set distances."
+    A, B = np.asarray(translated, np.float64), np.asarray(twins, np.float64)
+    if A.shape != B.shape or A.ndim != 3: raise ValueError(f"translated {A.shape} and twins {B.shape} must both be (N, H, W), in the same order")
+    per_chip = np.abs(despeckled_db(A, window) - despeckled_db(B, window)).mean(axis=(1, 2))
+    d = db_histogram_distances(A, B)
+    return dict(n=len(A), chip_db_mae=float(per_chip.mean()), chip_db_mae_sd=float(per_chip.std(ddof=1)) if len(A) > 1 else float('nan'),
+                set_w1_db=d['w1_db'], set_ks=d['ks'], spectrum_db=raps_distance(A, B))
 
 # %% ../nbs/03_sarstats.ipynb #0c947694
 def impulse_response_width(sensor, n:int=64, upsample:int=16, offset=(0.23, -0.41))->tuple:

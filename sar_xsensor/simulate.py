@@ -7,7 +7,8 @@ __all__ = ['SPECS', 'C_LIGHT', 'F_REF_GHZ', 'AIRCRAFT_COLUMNS', 'MANIFEST_COLUMN
            'load_backgrounds', 'Sensor', 'load_sensors', 'get_sensor', 'psf', 'irw_factor', 'sensor_band',
            'transfer_function', 'aircraft_scatterers', 'wrap_angle', 'scatterer_attributes', 'scatterer_power',
            'rotate_layover', 'shadow_mask', 'target_image', 'background_sigma0', 'RenderOptions', 'render', 'resample',
-           'export_display', 'display_to_intensity', 'simulate_chips', 'benchmark_plan', 'build_benchmark']
+           'export_display', 'display_to_intensity', 'simulate_chips', 'target_splits', 'benchmark_plan',
+           'build_benchmark']
 
 # %% ../nbs/01_simulate.ipynb #c2f84faf
 import json, math
@@ -317,10 +318,27 @@ def _upsample_matrix(n_out:int, n_in:int, spacing_out:float, spacing_in:float)->
     M = np.zeros((n_out, n_in)); M[np.arange(n_out), i0] = 1 - w; M[np.arange(n_out), i0 + 1] = w
     return M
 
+def _pad_texture(tex:np.ndarray, nc:int, k:np.ndarray, rng)->np.ndarray:
+    "The coarse texture grid `tex` (B, m, m) grown to (B, nc, nc) around its centre with fresh cells of the same law."
+    m = tex.shape[-1]
+    if nc <= m: return tex
+    nc += (nc - m) % 2                                                 # equal margins keep the grid centred
+    big = rng.gamma(k[:, None, None], 1/k[:, None, None], (len(tex), nc, nc))
+    p = (nc - m)//2; big[:, p:p + m, p:p + m] = tex
+    return big
+
 def render(classes:list, sensor:Sensor, n:int, seed:int, catalog=None, types=None, backgrounds=None,
-           options:RenderOptions|None=None, heading=None, incidence=None, surface=None)->dict:
-    "Render one chip per entry of `classes` at native pixel spacing: linear intensity (B, n, n) plus per-chip metadata."
+           options:RenderOptions|None=None, heading=None, incidence=None, surface=None, scene:dict|None=None)->dict:
+    "Render one chip per entry of `classes` at native pixel spacing: linear intensity (B, n, n), per-chip metadata and the `scene` drawn; pass a `scene` to image the same scenes again."
     o = options or RenderOptions()
+    if scene is not None:
+        if list(scene['classes']) != list(classes): raise ValueError("scene was drawn for other classes than `classes`")
+        if any(v is not None for v in (heading, incidence, surface)): raise ValueError("pass either a scene or heading/incidence/surface")
+    rec = scene is None                 # draw the scene from this render's stream (the order of earlier releases) and record it
+    sc = dict(classes=list(classes)) if rec else scene
+    def draw(key, fn):
+        if rec: sc[key] = fn()
+        return sc[key]
     catalog = load_catalog() if catalog is None else catalog
     types = load_scatterer_types() if types is None else types
     backgrounds = load_backgrounds() if backgrounds is None else backgrounds
@@ -329,17 +347,17 @@ def render(classes:list, sensor:Sensor, n:int, seed:int, catalog=None, types=Non
     missing = sorted(set(classes) - set(catalog.index))
     if missing: raise ValueError(f"classes {missing} are not in the aircraft catalog")
     # per-chip draws
-    heading = rng.uniform(0, 2*np.pi, B) if heading is None else np.broadcast_to(np.asarray(heading, float), B).copy()
+    heading = draw('heading', lambda: rng.uniform(0, 2*np.pi, B) if heading is None else np.broadcast_to(np.asarray(heading, float), B).copy())
     lo, hi = np.deg2rad(sensor.incidence_deg)
-    incidence = rng.uniform(lo, hi, B) if incidence is None else np.broadcast_to(np.asarray(incidence, float), B).copy()
+    incidence = draw('incidence', lambda: rng.uniform(lo, hi, B) if incidence is None else np.broadcast_to(np.asarray(incidence, float), B).copy())
     probs = backgrounds.probability.to_numpy()/backgrounds.probability.sum()
-    surface = (rng.choice(backgrounds.index.to_numpy(), B, p=probs) if surface is None
-               else np.broadcast_to(np.asarray(surface), B).copy())
+    surface = draw('surface', lambda: rng.choice(backgrounds.index.to_numpy(), B, p=probs) if surface is None
+                   else np.broadcast_to(np.asarray(surface), B).copy())
     bg = backgrounds.loc[surface]
-    nu = rng.uniform(bg.nu_min.to_numpy(), bg.nu_max.to_numpy())
+    nu = draw('nu', lambda: rng.uniform(bg.nu_min.to_numpy(), bg.nu_max.to_numpy()))
     nesz_db = sensor.nesz_db + sensor.nesz_sd_db*rng.standard_normal(B)
     calib_db = sensor.calibration_sd_db*rng.standard_normal(B)
-    centre = o.centre_jitter_m*rng.standard_normal((B, 2))
+    centre = draw('centre', lambda: o.centre_jitter_m*rng.standard_normal((B, 2)))
     # scattering centres, padded to a common count
     cache = {c: aircraft_scatterers(catalog.loc[c], types) for c in set(classes)}
     N = max(len(cache[c]['pos']) for c in classes); P = max(len(cache[c]['body']) for c in classes)
@@ -353,8 +371,9 @@ def render(classes:list, sensor:Sensor, n:int, seed:int, catalog=None, types=Non
         body[b, :len(s['body'])] = s['body']; body[b, len(s['body']):] = s['body'][0]
     power = scatterer_power(att, ang, heading) if o.target else np.zeros((B, N))
     if o.jitter:
-        pos = pos + 0.15*rng.standard_normal(pos.shape)*(power > 0)[..., None]
-        power = power*10**(0.15*rng.standard_normal(power.shape))*(rng.random(power.shape) >= rng.uniform(0, 0.1, (B, 1)))
+        pos = pos + draw('pos_noise', lambda: 0.15*rng.standard_normal(pos.shape))*(power > 0)[..., None]
+        power = power*draw('rcs_factor', lambda: 10**(0.15*rng.standard_normal(power.shape)))   # lognormal, 1.5 dB
+        power = power*draw('keep', lambda: rng.random(power.shape) >= rng.uniform(0, 0.1, (B, 1)))   # 0–10 % dropout
     phase = rng.uniform(0, 2*np.pi, (B, N))
     inc_for_layover = incidence if o.layover else np.full(B, np.pi/2 - 1e-9)
     u_img, v_img, _, _ = rotate_layover(pos, heading, inc_for_layover)
@@ -373,8 +392,8 @@ def render(classes:list, sensor:Sensor, n:int, seed:int, catalog=None, types=Non
         # bilinear interpolation averages neighbouring cells and divides the variance by 9/4 on average, so the
         # coarse cells are drawn with shape 4ν/9: the texture variance on the chip is then 1/ν, as for K clutter
         k = 4*nu[:, None, None]/9
-        tau_c = rng.gamma(k, 1/k, (B, nc, nc))
-        U = _upsample_matrix(n, nc, dx, 4.0)
+        tau_c = _pad_texture(draw('texture', lambda: rng.gamma(k, 1/k, (B, nc, nc))), nc, k[:, 0, 0], rng)
+        U = _upsample_matrix(n, tau_c.shape[-1], dx, 4.0)
         tau = U @ tau_c @ U.T
         tau = tau/tau.mean(axis=(1, 2), keepdims=True)
     else: tau = np.ones((B, n, n))
@@ -391,7 +410,7 @@ def render(classes:list, sensor:Sensor, n:int, seed:int, catalog=None, types=Non
     meta = [dict(cls=c, heading_deg=float(np.rad2deg(heading[b])), incidence_deg=float(np.rad2deg(incidence[b])),
                  background=str(surface[b]), texture_nu=float(nu[b]), nesz_db=float(nesz_db[b]),
                  calibration_db=float(calib_db[b]), n_scatterers=int((power[b] > 0).sum())) for b, c in enumerate(classes)]
-    return dict(intensity=intensity.astype(np.float32), shadow=shadow, meta=meta, spacing_m=dx)
+    return dict(intensity=intensity.astype(np.float32), shadow=shadow, meta=meta, spacing_m=dx, scene=sc)
 
 # %% ../nbs/01_simulate.ipynb #230e87c2
 def resample(intensity:np.ndarray, out_px:int)->np.ndarray:
@@ -421,73 +440,110 @@ def display_to_intensity(display, sensor:Sensor)->np.ndarray:
     return 10**((e['lo_db'] + x*(e['hi_db'] - e['lo_db']))/10)
 
 # %% ../nbs/01_simulate.ipynb #090ec371
+def _crop_resample(I:np.ndarray, n_b:int, chip_px:int)->np.ndarray:
+    "The centred n_b × n_b window of a native render, resampled to chip_px."
+    o0 = (I.shape[-1] - n_b)//2
+    return resample(I[None, o0:o0 + n_b, o0:o0 + n_b], chip_px)[0]
+
 def simulate_chips(classes:list, sensor, footprint_m:float, chip_px:int, seed:int, footprint_jitter:float=0.0,
-                   batch_size:int=128, options:RenderOptions|None=None, catalog=None, **render_kw)->dict:
-    "Chips of `classes` (one per entry) seen by `sensor`: linear `intensity` (B, chip_px, chip_px), `display` uint8, `meta`."
+                   batch_size:int=128, options:RenderOptions|None=None, catalog=None, twin_sensor=None,
+                   twin_footprint_m:float|None=None, **render_kw)->dict:
+    "Chips of `classes` (one per entry) seen by `sensor`: linear `intensity` (B, chip_px, chip_px), `display` uint8, `meta`; with `twin_sensor`, also `twin`: the same scenes through that sensor."
     sensor = get_sensor(sensor)
+    twin = None if twin_sensor is None else get_sensor(twin_sensor)
+    twin_fp = footprint_m if twin_footprint_m is None else twin_footprint_m
     catalog = load_catalog() if catalog is None else catalog
     types, backgrounds = load_scatterer_types(), load_backgrounds()
     n_max = int(np.ceil(footprint_m*(1 + footprint_jitter)/sensor.pixel_spacing_m))
     rng = np.random.default_rng(child_seed(seed, 'zoom', sensor.name))
     zoom = rng.uniform(1 - footprint_jitter, 1 + footprint_jitter, len(classes))
-    chips, meta = [], []
+    chips, meta, t_chips, t_meta = [], [], [], []
     for i in range(0, len(classes), batch_size):
         out = render(classes[i:i + batch_size], sensor, n_max, child_seed(seed, 'batch', sensor.name, i),
                      catalog, types, backgrounds, options, **render_kw)
+        if twin is not None:    # the same scenes (and zoom) through the twin sensor, with its own speckle, noise and phases
+            n_t = int(np.ceil(twin_fp*(1 + footprint_jitter)/twin.pixel_spacing_m))
+            out_t = render(classes[i:i + batch_size], twin, n_t, child_seed(seed, 'twin', twin.name, i),
+                           catalog, types, backgrounds, options, scene=out['scene'])
         for b, I in enumerate(out['intensity']):
             z = zoom[i + b]
             n_b = min(n_max, max(4, int(round(footprint_m*z/sensor.pixel_spacing_m))))
-            o0 = (n_max - n_b)//2
-            chips.append(resample(I[None, o0:o0 + n_b, o0:o0 + n_b], chip_px)[0])
+            chips.append(_crop_resample(I, n_b, chip_px))
             meta.append({**out['meta'][b], 'sensor': sensor.name, 'footprint_m': n_b*sensor.pixel_spacing_m,
                          'native_px': n_b, 'pixel_spacing_m': n_b*sensor.pixel_spacing_m/chip_px,
                          'native_spacing_m': sensor.pixel_spacing_m})
+            if twin is not None:
+                n_tb = min(n_t, max(4, int(round(twin_fp*z/twin.pixel_spacing_m))))
+                t_chips.append(_crop_resample(out_t['intensity'][b], n_tb, chip_px))
+                t_meta.append({**out_t['meta'][b], 'sensor': twin.name, 'footprint_m': n_tb*twin.pixel_spacing_m,
+                               'native_px': n_tb, 'pixel_spacing_m': n_tb*twin.pixel_spacing_m/chip_px,
+                               'native_spacing_m': twin.pixel_spacing_m})
     intensity = np.stack(chips).astype(np.float32)
-    return dict(intensity=intensity, display=export_display(intensity, sensor), meta=meta)
+    res = dict(intensity=intensity, display=export_display(intensity, sensor), meta=meta)
+    if twin is not None:
+        t_int = np.stack(t_chips).astype(np.float32)
+        res['twin'] = dict(intensity=t_int, display=export_display(t_int, twin), meta=t_meta)
+    return res
 
 # %% ../nbs/01_simulate.ipynb #3f956962
-MANIFEST_COLUMNS = ['path', 'intensity_path', 'domain', 'sensor', 'cls', 'id', 'seed', 'heading_deg', 'incidence_deg',
+MANIFEST_COLUMNS = ['path', 'intensity_path', 'domain', 'split', 'sensor', 'cls', 'id', 'twin_of', 'seed', 'heading_deg', 'incidence_deg',
                     'background', 'texture_nu', 'nesz_db', 'calibration_db', 'footprint_m', 'native_px',
                     'pixel_spacing_m', 'native_spacing_m', 'n_scatterers']
 
+def target_splits(bench:dict, cls:str)->list:
+    "Split label of each simulated target chip of class `cls`, in id order: the scarce training chips, then validation, then test."
+    return (['train']*bench['target_counts'][cls] + ['val']*bench.get('target_val_per_class', 0)
+            + ['test']*bench.get('target_test_per_class', 0))
+
 def benchmark_plan(bench:dict)->list:
     "(domain, sensor, class, count, footprint_m) for each block of a benchmark preset section."
-    fs = bench['source_footprint_m']
+    fs, ft = bench['source_footprint_m'], bench['source_footprint_m']*bench['footprint_ratio']
     return ([('source', bench['source_sensor'], c, n, fs) for c, n in bench['source_counts'].items()] +
-            [('target', bench['target_sensor'], c, n, fs*bench['footprint_ratio']) for c, n in bench['target_counts'].items()])
+            [('target', bench['target_sensor'], c, len(target_splits(bench, c)), ft) for c in bench['target_counts']] +
+            [('fresh', bench['target_sensor'], c, bench.get('fresh_per_class', 0), ft) for c in bench['target_counts']
+             if bench.get('fresh_per_class', 0)])
 
 # %% ../nbs/01_simulate.ipynb #d16ee03b
-def build_benchmark(out_dir, bench:dict, seed:int=0, progress:bool=True, sensors_file=None, catalog_file=None)->pd.DataFrame:
-    "Simulate the two-sensor benchmark described by a preset's `benchmark` section into `out_dir`; return the manifest."
+def _folder(domain:str, sensor:str, bench:dict)->str:
+    return {'source': sensor, 'target': sensor, 'fresh': f'fresh/{sensor}', 'twin': f"twins/{bench['target_sensor']}"}[domain]
+
+def build_benchmark(out_dir, bench:dict, seed:int=0, progress:bool=True, sensors_file=None, catalog_file=None,
+                    source_seed:int|None=None)->pd.DataFrame:
+    "Simulate the two-sensor benchmark of a preset's `benchmark` section into `out_dir` (source chips and their twins from `source_seed`, default `seed`; target and fresh chips from `seed`); return the manifest."
     from PIL import Image
     from tqdm.auto import tqdm
     from sar_xsensor.core import write_json_atomic, atomic_path
     import shutil
     out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
+    source_seed = seed if source_seed is None else source_seed
     catalog = load_catalog(catalog_file)
     sensors = {s: (load_sensors(sensors_file)[s] if sensors_file else get_sensor(s))
                for s in (bench['source_sensor'], bench['target_sensor'])}
     rows = []
-    plan = benchmark_plan(bench)
-    for domain, sname, cls, count, fp in tqdm(plan, desc='simulate', disable=not progress):
-        sensor = sensors[sname]
-        folder = out_dir/sname/cls
-        ids = [f'{cls}_{domain}_{i:04d}' for i in range(count)]
-        s = child_seed(seed, domain, cls)
-        todo = [not ((folder/f'{i}.png').exists() and (folder/f'{i}.npy').exists()) for i in ids]
-        ch = simulate_chips([cls]*count, sensor, fp, bench['chip_px'], s, bench.get('footprint_jitter', 0.), catalog=catalog)
+    def write(domain, sname, cls, ids, ch, s, extra):
+        folder = f"{_folder(domain, sname, bench)}/{cls}"
         for k, i in enumerate(ids):
-            if todo[k]:
-                with atomic_path(folder/f'{i}.npy') as t: np.save(t, ch['intensity'][k])
-                with atomic_path(folder/f'{i}.png') as t: Image.fromarray(ch['display'][k]).save(t, format='PNG')
+            if not ((out_dir/folder/f'{i}.png').exists() and (out_dir/folder/f'{i}.npy').exists()):
+                with atomic_path(out_dir/folder/f'{i}.npy') as t: np.save(t, ch['intensity'][k])
+                with atomic_path(out_dir/folder/f'{i}.png') as t: Image.fromarray(ch['display'][k]).save(t, format='PNG')
             m = ch['meta'][k]
-            rows.append(dict(path=f'{sname}/{cls}/{i}.png', intensity_path=f'{sname}/{cls}/{i}.npy', domain=domain,
-                             id=i, seed=s, **{c: m[c] for c in MANIFEST_COLUMNS if c in m}))
-    manifest = pd.DataFrame(rows)[MANIFEST_COLUMNS]
+            rows.append(dict(path=f'{folder}/{i}.png', intensity_path=f'{folder}/{i}.npy', domain=domain, id=i, seed=s,
+                             **{key: v[k] for key, v in extra.items()}, **{c: m[c] for c in MANIFEST_COLUMNS if c in m}))
+    for domain, sname, cls, count, fp in tqdm(benchmark_plan(bench), desc='simulate', disable=not progress):
+        ids = [f'{cls}_{domain}_{i:04d}' for i in range(count)]
+        s = child_seed(source_seed if domain == 'source' else seed, domain, cls)
+        twins = domain == 'source' and bench.get('twins', False)
+        ch = simulate_chips([cls]*count, sensors[sname], fp, bench['chip_px'], s, bench.get('footprint_jitter', 0.), catalog=catalog,
+                            twin_sensor=sensors[bench['target_sensor']] if twins else None,
+                            twin_footprint_m=fp*bench['footprint_ratio'])
+        split = target_splits(bench, cls) if domain == 'target' else [None]*count
+        write(domain, sname, cls, ids, ch, s, dict(split=split))
+        if twins: write('twin', bench['target_sensor'], cls, ids, ch['twin'], s, dict(twin_of=ids))
+    manifest = pd.DataFrame(rows).reindex(columns=MANIFEST_COLUMNS)
     with atomic_path(out_dir/'manifest.csv') as t: manifest.to_csv(t, index=False)
     spec_dir = out_dir/'specs'; spec_dir.mkdir(exist_ok=True)
     write_json_atomic(spec_dir/'sensors.json', {k: v.to_dict() for k, v in sensors.items()})
-    write_json_atomic(spec_dir/'benchmark.json', dict(bench, seed=seed))
+    write_json_atomic(spec_dir/'benchmark.json', dict(bench, seed=seed, source_seed=source_seed))
     shutil.copy(catalog_file or SPECS/'aircraft.csv', spec_dir/'aircraft.csv')
     for f in ['scatterers.csv', 'backgrounds.csv']: shutil.copy(SPECS/f, spec_dir/f)
     return manifest

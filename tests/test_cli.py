@@ -42,11 +42,12 @@ def test_reproduce_on_your_own_folders(tmp_path):
           '--tables', 'table3', '--seeds', '1', '--quiet'])
     import pandas as pd
     t = pd.read_csv(tmp_path/'run'/'tables'/'table3.csv')
-    assert t.training_set.tolist() == ['target_only', 'target+source', 'target+migrated_source', 'ours']
+    assert t.training_set.tolist() == ['target_only', 'target+source', 'target+migrated_source', 'ours']   # no twins, no spacings: no ceiling
     assert t.accuracy_mean.between(0, 100).all() and (t.n_seeds == 1).all()
-    rec = json.loads((tmp_path/'run'/'records'/'target_only_seed0.json').read_text())
+    rec = json.loads((tmp_path/'run'/'world0'/'records'/'target_only_seed0.json').read_text())   # your own data: one world
     assert set(rec['config']['train_counts'].values()) == {4}          # the scarce target: 4 training chips per class
     assert rec['git_commit'] is not None and rec['metrics']['confusion']
+    assert rec['config']['world_seed'] == 0 and rec['config']['n_test'] > 0
 
 
 def test_reproduce_shares_the_work_among_processes(tmp_path):
@@ -55,12 +56,12 @@ def test_reproduce_shares_the_work_among_processes(tmp_path):
     bindir = Path(sys.executable).parent
     exe, torchrun = shutil.which('sar-xsensor') or str(bindir/'sar-xsensor'), shutil.which('torchrun') or str(bindir/'torchrun')
     r = subprocess.run([torchrun, '--nproc_per_node', '2', exe, 'reproduce', '--preset', 'tiny', '--out', str(tmp_path/'run'),
-                        '--seeds', '1', '--tables', 'table3', '--quiet'], capture_output=True, text=True)
+                        '--seeds', '1', '--worlds', '0', '--tables', 'table3', '--quiet'], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-3000:]
     run = json.loads((tmp_path/'run'/'records'/'run.json').read_text())
     assert run['processes'] == 2 and run['timings']['calls'] == 1
     assert json.loads((tmp_path/'run'/'stage1'/'adapter'/'adapter.json').read_text())['processes'] == 2
     assert {'stage2_source_both', 'stage2_content_both', 'classifiers'} <= set(run['timings'])
     t = pd.read_csv(tmp_path/'run'/'tables'/'table3.csv')
-    assert len(t) == 4 and t.accuracy_mean.between(0, 100).all() and (t.n_seeds == 1).all()
+    assert len(t) == 7 and t.accuracy_mean.between(0, 100).all() and (t.n_seeds == 1).all()   # incl. the no-style row and two ceilings
     assert r.stdout.count('done in') == 1                      # only the main process reports
