@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'CHIP_EXTS', 'FIT_POLICIES', 'ChipReadError', 'read_chip', 'fit_chip', 'find_manifest', 'scan_chips',
            'manifest_sensor', 'manifest_spacing', 'ChipSet', 'concat_chipsets', 'load_chips', 'match_spacing',
-           'write_spacing_matched', 'common_classes', 'split_target', 'save_split', 'load_split', 'load_intensity']
+           'common_classes', 'split_target', 'save_split', 'load_split', 'load_intensity', 'write_spacing_matched']
 
 # %% ../nbs/02_data.ipynb #f5c1f1b9
 import json
@@ -199,31 +199,6 @@ def match_spacing(x:np.ndarray, from_spacing, to_spacing:float, seed:int=0, ring
         lo = (S - m)//2; out[i, lo:lo + m, lo:lo + m] = r
     return out
 
-# %% ../nbs/02_data.ipynb #a3ee3e7a
-def write_spacing_matched(df:pd.DataFrame, dest, to_spacing:float, sensor=None, seed:int=0)->pd.DataFrame:
-    "The geometric pre-step every translation method shares: the chips of `df` (with `pixel_spacing_m`) resampled to `to_spacing` m and written to `dest/<cls>/` with a manifest; resumable; returns the manifest."
-    from PIL import Image
-    sp = manifest_spacing(df)
-    if sp is None: raise ValueError(f"{dest}: pixel spacing unknown for some chips; the pre-step needs `pixel_spacing_m` in the manifest")
-    dest = Path(dest); rows = []
-    for (i, r), s in zip(df.reset_index(drop=True).iterrows(), sp):
-        rel = f"{r.cls}/{Path(r.path).stem}"
-        if not ((dest/f'{rel}.png').exists() and (dest/f'{rel}.npy').exists()):
-            if sensor is not None:     # resample linear intensity, then export it as the same sensor's product
-                out = match_spacing(load_intensity(df.iloc[[i]], sensor), s, to_spacing, seed=child_seed(seed, 'match', rel))
-                disp = export_display(out, get_sensor(sensor))
-            else:                                          # no sensor: resample the display values themselves
-                out = match_spacing(_to_unit(read_chip(r.path))[None], s, to_spacing, seed=child_seed(seed, 'match', rel))
-                disp = np.round(np.clip(out, 0, 1)*255).astype(np.uint8)
-            (dest/r.cls).mkdir(parents=True, exist_ok=True)
-            with atomic_path(dest/f'{rel}.npy') as t: np.save(t, out[0].astype(np.float32))
-            with atomic_path(dest/f'{rel}.png') as t: Image.fromarray(disp[0]).save(t, format='PNG')
-        rows.append({**{k: v for k, v in r.items() if k not in ('path', 'intensity_path')}, 'path': f'{rel}.png',
-                     'intensity_path': f'{rel}.npy', 'pixel_spacing_m': float(to_spacing), 'source_spacing_m': float(s)})
-    man = pd.DataFrame(rows)
-    with atomic_path(dest/'manifest.csv') as t: man.to_csv(t, index=False)
-    return man
-
 # %% ../nbs/02_data.ipynb #7794a853
 def common_classes(source_root, target_root, allow_subset:bool=False)->list:
     "The class list shared by two class-folder trees; an error naming the differences unless `allow_subset`."
@@ -279,3 +254,28 @@ def load_intensity(df:pd.DataFrame, sensor=None)->np.ndarray:
     shapes = {a.shape for a in out}
     if len(shapes) > 1: raise ValueError(f"chips have different shapes {sorted(shapes)}; fit them first")
     return np.stack(out)
+
+# %% ../nbs/02_data.ipynb #a3ee3e7a
+def write_spacing_matched(df:pd.DataFrame, dest, to_spacing:float, sensor=None, seed:int=0)->pd.DataFrame:
+    "The geometric pre-step every translation method shares: the chips of `df` (with `pixel_spacing_m`) resampled to `to_spacing` m and written to `dest/<cls>/` with a manifest; resumable; returns the manifest."
+    from PIL import Image
+    sp = manifest_spacing(df)
+    if sp is None: raise ValueError(f"{dest}: pixel spacing unknown for some chips; the pre-step needs `pixel_spacing_m` in the manifest")
+    dest = Path(dest); rows = []
+    for (i, r), s in zip(df.reset_index(drop=True).iterrows(), sp):
+        rel = f"{r.cls}/{Path(r.path).stem}"
+        if not ((dest/f'{rel}.png').exists() and (dest/f'{rel}.npy').exists()):
+            if sensor is not None:     # resample linear intensity, then export it as the same sensor's product
+                out = match_spacing(load_intensity(df.iloc[[i]], sensor), s, to_spacing, seed=child_seed(seed, 'match', rel))
+                disp = export_display(out, get_sensor(sensor))
+            else:                                          # no sensor: resample the display values themselves
+                out = match_spacing(_to_unit(read_chip(r.path))[None], s, to_spacing, seed=child_seed(seed, 'match', rel))
+                disp = np.round(np.clip(out, 0, 1)*255).astype(np.uint8)
+            (dest/r.cls).mkdir(parents=True, exist_ok=True)
+            with atomic_path(dest/f'{rel}.npy') as t: np.save(t, out[0].astype(np.float32))
+            with atomic_path(dest/f'{rel}.png') as t: Image.fromarray(disp[0]).save(t, format='PNG')
+        rows.append({**{k: v for k, v in r.items() if k not in ('path', 'intensity_path')}, 'path': f'{rel}.png',
+                     'intensity_path': f'{rel}.npy', 'pixel_spacing_m': float(to_spacing), 'source_spacing_m': float(s)})
+    man = pd.DataFrame(rows)
+    with atomic_path(dest/'manifest.csv') as t: man.to_csv(t, index=False)
+    return man

@@ -53,7 +53,11 @@ def test_split_is_stratified_seeded_and_saveable(tmp_path):
 def test_manifest_is_joined(tmp_path):
     from sar_xsensor.simulate import build_benchmark
     from sar_xsensor.core import get_preset
-    bench = dict(get_preset('tiny')['benchmark'], source_counts={'F-16': 2}, target_counts={'F-16': 3})
+    bench = dict(get_preset('tiny')['benchmark'], source_counts={'F-16': 2}, target_counts={'F-16': 3}, target_val_per_class=1,
+                 target_test_per_class=2, fresh_per_class=0)
     build_benchmark(tmp_path, bench, progress=False)
     df = scan_chips(tmp_path/'fc1_like')
-    assert len(df) == 3 and df.incidence_deg.notna().all() and (df.sensor == 'fc1_like').all()
+    assert len(df) == 6 and df.incidence_deg.notna().all() and (df.sensor == 'fc1_like').all()
+    assert df.split.tolist() == ['train']*3 + ['val'] + ['test']*2
+    tw = scan_chips(tmp_path/'twins'/'fc1_like')                   # the manifest two levels up is found
+    assert len(tw) == 2 and (tw.twin_of == tw.id).all() and (tw.domain == 'twin').all()

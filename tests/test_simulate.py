@@ -50,7 +50,8 @@ def test_export_roundtrip_db_window():
 
 
 def test_benchmark_layout_manifest_and_resume(tmp_path):
-    bench = dict(get_preset('tiny')['benchmark'], source_counts={'F-16': 2, 'C-130': 1}, target_counts={'F-16': 1, 'C-130': 1})
+    bench = dict(get_preset('tiny')['benchmark'], source_counts={'F-16': 2, 'C-130': 1}, target_counts={'F-16': 1, 'C-130': 1},
+                 target_val_per_class=0, target_test_per_class=0, fresh_per_class=0, twins=False)
     man = build_benchmark(tmp_path, bench, seed=3, progress=False)
     assert list(man.columns) == MANIFEST_COLUMNS and len(man) == 5
     for p, q in zip(man.path, man.intensity_path):
