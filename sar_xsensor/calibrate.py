@@ -23,16 +23,21 @@ def _chipset(ch:dict, classes:list, labels:list, sensor:str)->ChipSet:
     return ChipSet(ch['display'].astype(np.float32)/255, np.array([classes.index(c) for c in labels]), classes, df)
 
 def simulate_domains(bench:dict, world_seed:int)->tuple:
-    "Source and target `ChipSet`s of a benchmark section, simulated in memory from `world_seed`."
+    "Source and target `ChipSet`s of a benchmark section, simulated in memory from `world_seed`; the target's `df.split` marks its `target_counts` training and `target_test_per_class` test chips."
     classes = list(bench['source_counts'])
     out = []
+    n_test = bench.get('target_test_per_class', 0)
     for domain, sensor, counts, fp in [('source', bench['source_sensor'], bench['source_counts'], bench['source_footprint_m']),
-                                       ('target', bench['target_sensor'], bench['target_counts'],
+                                       ('target', bench['target_sensor'], {c: n + n_test for c, n in bench['target_counts'].items()},
                                         bench['source_footprint_m']*bench['footprint_ratio'])]:
         labels = [c for c in classes for _ in range(counts[c])]
         ch = simulate_chips(labels, sensor, fp, bench['chip_px'], child_seed(world_seed, domain), bench.get('footprint_jitter', 0.))
-        out.append(_chipset(ch, classes, labels, sensor))
+        cs = _chipset(ch, classes, labels, sensor)
+        if domain == 'target' and n_test:
+            cs.df['split'] = [s for c in classes for s in ['train']*bench['target_counts'][c] + ['test']*n_test]
+        out.append(cs)
     return tuple(out)
+
 
 # %% ../nbs/04a_calibration.ipynb #f991d326
 TRAINING_SETS = ('target_only', 'target+source', 'source_only')
@@ -47,7 +52,7 @@ def calibration_runs(source:ChipSet, target:ChipSet, seeds, classifier:dict, set
     runs, k, seeds = [], len(source.classes), list(seeds)
     bar = tqdm(total=len(seeds)*len(sets), desc='classifiers', disable=not progress)
     for seed in seeds:
-        split = split_target(target.df, seed).to_numpy()                # one split per seed, shared by its training sets
+        split = (target.df['split'] if 'split' in target.df else split_target(target.df, seed)).to_numpy()   # the world's split, or one per seed
         tr, te = target.subset(split != 'test'), target.subset(split == 'test')
         for name in sets:
             train = tr if name == 'target_only' else source if name == 'source_only' else concat_chipsets(tr, source)
