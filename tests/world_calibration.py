@@ -7,7 +7,7 @@
             naive pooling, pooling after the spacing pre-step, and the twins' ceiling → ablation_<preset>[_<tag>].json
 
 World seeds 100+ only (validation worlds), never a test world. Classifier settings are the preset's unless overridden.
-Run: python tests/world_calibration.py oracle [--preset bench] [--worlds 100] [--seeds 2] [--epochs N] [--threads 1] [--tag T]
+Run: python tests/world_calibration.py oracle [--preset bench] [--worlds 100] [--seeds 2] [--epochs N] [--chip-px N] [--threads 1] [--tag T]
      python tests/world_calibration.py ablation [--params looks,res,...] [--worlds 100] [--seeds 2]
 """
 import argparse, dataclasses, time
@@ -68,12 +68,14 @@ if __name__ == '__main__':
     ap.add_argument('--n-source', type=int, default=140, help='source chips per class (the paper: 129–165)')
     ap.add_argument('--params', default='none,footprint,band,resolution,window,looks,noise,incidence,polarisation,export,calibration')
     ap.add_argument('--epochs', type=int, default=None)
+    ap.add_argument('--chip-px', type=int, default=None, help="chip size (default: the preset's)")
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--tag', default='')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     assert all(w >= 100 for w in a.worlds), 'validation worlds only (seeds 100+)'
-    p = get_preset(a.preset, classifier={} if a.epochs is None else dict(epochs=a.epochs)); b = p['benchmark']
+    p = get_preset(a.preset, classifier={} if a.epochs is None else dict(epochs=a.epochs),
+                   benchmark={} if a.chip_px is None else dict(chip_px=a.chip_px)); b = p['benchmark']
     cfg = {k: p['classifier'][k] for k in ('arch', 'epochs', 'batch_size', 'lr', 'weight_decay', 'normalize')}
     source, target = get_sensor(b['source_sensor']), get_sensor(b['target_sensor'])
     name = f"{'oracle_curve' if a.mode == 'oracle' else 'ablation'}_{a.preset}{'_' + a.tag if a.tag else ''}.json"
