@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['LOSS_CONFIGS', 'TRAINING_SETS', 'CEILINGS', 'TABLES', 'PAPER', 'LABELS', 'METRICS', 'ceiling_of', 'stages_of',
            'needed', 'world_plan', 'link_chips', 'prepare_data', 'stage_jobs', 'run_stage1', 'run_stages',
-           'training_chips', 'classifier_run', 'gain_intervals', 'make_table', 'format_table', 'paired_gains',
-           'figure_samples', 'figure_counts', 'figure_curves', 'figure_confusions', 'translated_folders',
-           'fidelity_run', 'fidelity_table', 'cumulative_timings', 'reproduce_run']
+           'training_chips', 'classifier_run', 'gain_intervals', 'make_table', 'format_table', 'figure_samples',
+           'figure_counts', 'figure_curves', 'figure_confusions', 'translated_folders', 'fidelity_run',
+           'fidelity_table', 'cumulative_timings', 'reproduce_run']
 
 # %% ../nbs/13_experiments.ipynb #ea15d916
 import dataclasses, json, os, resource, time
@@ -296,17 +296,6 @@ def format_table(t:pd.DataFrame)->pd.DataFrame:
                                  for g, lo, hi in zip(t.gain, t.gain_ci_low, t.gain_ci_high)]
         out['closure'] = [f"{c:.2f}" if np.isfinite(c) else '—' for c in t.closure]
     return out
-
-# %% ../nbs/13_experiments.ipynb #919382be
-def paired_gains(records:list, reference:str='target_only', metric:str='accuracy')->pd.DataFrame:
-    "Per training set, its per-seed gain over `reference` (same seed, same test split), in points: mean, sd, seeds improved."
-    df = pd.DataFrame([dict(training_set=r['config']['training_set'], seed=r['seed'], value=100*r['metrics'][metric]) for r in records])
-    if reference not in set(df.get('training_set', [])): raise ValueError(f"no records of the reference training set {reference!r}")
-    wide = df.pivot_table(index='seed', columns='training_set', values='value')
-    gain = wide.drop(columns=reference).sub(wide[reference], axis=0)
-    return pd.DataFrame({'label': [LABELS[c] for c in gain.columns], 'gain_mean': gain.mean().values, 'gain_sd': gain.std(ddof=1).values,
-                         'seeds_up': (gain > 0).sum().values, 'n_seeds': gain.notna().sum().values},
-                        index=gain.columns).sort_values('gain_mean', ascending=False)
 
 # %% ../nbs/13_experiments.ipynb #8ea34075
 def _save(fig, path):
