@@ -7,7 +7,8 @@
             naive pooling, pooling after the spacing pre-step, and the twins' ceiling → ablation_<preset>[_<tag>].json
 
 World seeds 100+ only (validation worlds), never a test world. Classifier settings are the preset's unless overridden.
-Run: python tests/world_calibration.py oracle [--preset bench] [--worlds 100] [--seeds 2] [--epochs N] [--chip-px N] [--threads 1] [--tag T]
+Run: python tests/world_calibration.py oracle [--preset bench] [--worlds 100] [--seeds 2] [--epochs N] [--chip-px N]
+                                             [--footprint-ratio R] [--n-fresh 190] [--threads 1] [--tag T]
      python tests/world_calibration.py ablation [--params looks,res,...] [--worlds 100] [--seeds 2]
 """
 import argparse, dataclasses, time
@@ -69,13 +70,16 @@ if __name__ == '__main__':
     ap.add_argument('--params', default='none,footprint,band,resolution,window,looks,noise,incidence,polarisation,export,calibration')
     ap.add_argument('--epochs', type=int, default=None)
     ap.add_argument('--chip-px', type=int, default=None, help="chip size (default: the preset's)")
+    ap.add_argument('--footprint-ratio', type=float, default=None, help="target/source chip footprint (default: the preset's)")
+    ap.add_argument('--n-fresh', type=int, default=190, help='fresh target chips per class for the full ceiling (as many as content)')
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--tag', default='')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     assert all(w >= 100 for w in a.worlds), 'validation worlds only (seeds 100+)'
     p = get_preset(a.preset, classifier={} if a.epochs is None else dict(epochs=a.epochs),
-                   benchmark={} if a.chip_px is None else dict(chip_px=a.chip_px)); b = p['benchmark']
+                   benchmark={**({} if a.chip_px is None else dict(chip_px=a.chip_px)),
+                              **({} if a.footprint_ratio is None else dict(footprint_ratio=a.footprint_ratio))}); b = p['benchmark']
     cfg = {k: p['classifier'][k] for k in ('arch', 'epochs', 'batch_size', 'lr', 'weight_decay', 'normalize')}
     source, target = get_sensor(b['source_sensor']), get_sensor(b['target_sensor'])
     name = f"{'oracle_curve' if a.mode == 'oracle' else 'ablation'}_{a.preset}{'_' + a.tag if a.tag else ''}.json"
@@ -86,11 +90,13 @@ if __name__ == '__main__':
                                            timings=dict(total_seconds=time.time() - t0)))
     for w in a.worlds:
         if a.mode == 'oracle':
-            W = simulate_world(b, source, target, w, a.n_test, max(a.sizes), a.n_source)
+            W = simulate_world(b, source, target, w, a.n_test, max(max(a.sizes), 35 + a.n_fresh), a.n_source)
             base = first(W['pool'], 35)
             sets = {f'target_{n}': first(W['pool'], n) for n in a.sizes}
             sets |= {'target+twins': concat_chipsets(base, W['twins']), 'target+raw_source': concat_chipsets(base, W['raw']),
-                     'target+raw_source_matched': concat_chipsets(base, W['matched'])}
+                     'target+raw_source_matched': concat_chipsets(base, W['matched']),
+                     # the full framework's ceiling at the paper's amounts: target + twins + fresh target scenes (pool chips past the first 35)
+                     'target+twins+fresh': concat_chipsets(first(W['pool'], 35 + a.n_fresh), W['twins'])}
             runs += evaluate(sets, W['test'], cfg, range(a.seeds), world_seed=w); save(dict(sizes=a.sizes))
         else:
             for param in a.params.split(','):
