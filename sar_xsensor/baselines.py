@@ -577,7 +577,7 @@ def translate_dir(method:str, source, target, out, preset:str|dict='tiny', epoch
     bar = tqdm(total=sum(len(pos) for _, pos in todo), desc=f'{method} translate', disable=not progress)
     for i, idx in todo:
         chips = run(idx, i)
-        rows = [r for r in rows if r['path'] not in set(src.df.rel.iloc[idx])]
+        redo = set(src.df.rel.iloc[idx]); rows = [r for r in rows if r['path'] not in redo]
         for j, chip in zip(idx, chips):
             r = src.df.iloc[j]
             (out/r.cls).mkdir(exist_ok=True)

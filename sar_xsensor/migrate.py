@@ -209,7 +209,7 @@ def migrate_dir(content, style, out, target_sensor=None, base=None, cfg:Migratio
     bar = tqdm(total=sum(len(pos) for _, pos in todo), desc='migrate', disable=not progress)
     for b, pos in todo:
         part = cdf.iloc[pos]
-        rows = [r for r in rows if r['path'] not in set(part.rel)]
+        redo = set(part.rel); rows = [r for r in rows if r['path'] not in redo]
         c = load_chips(None, size, df=part[['path', 'cls']]).x
         if content_sp is not None: c = match_spacing(c, content_sp[pos], cfg.chip_spacing_m, seed=child_seed(seed, 'spacing', b))
         s = load_chips(None, size, df=pd.DataFrame(dict(path=part['style'], cls=part['cls']))).x
