@@ -260,7 +260,10 @@ def write_spacing_matched(df:pd.DataFrame, dest, to_spacing:float, sensor=None, 
     "The geometric pre-step every translation method shares: the chips of `df` (with `pixel_spacing_m`) resampled to `to_spacing` m and written to `dest/<cls>/` with a manifest; resumable; returns the manifest."
     from PIL import Image
     sp = manifest_spacing(df)
-    if sp is None: raise ValueError(f"{dest}: pixel spacing unknown for some chips; the pre-step needs `pixel_spacing_m` in the manifest")
+    if sp is None:
+        bad = df.path[~np.isfinite(df['pixel_spacing_m'].to_numpy(float))] if 'pixel_spacing_m' in df else df.path
+        raise ValueError(f"pixel spacing unknown for {len(bad)} chip(s), e.g. {[str(p) for p in bad[:3]]}: the pre-step to {dest} "
+                         "needs `pixel_spacing_m` in their manifest")
     dest = Path(dest); rows = []
     for (i, r), s in zip(df.reset_index(drop=True).iterrows(), sp):
         rel = f"{r.cls}/{Path(r.path).stem}"

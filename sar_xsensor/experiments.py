@@ -119,10 +119,10 @@ def link_chips(df:pd.DataFrame, dest, manifest=None)->Path:
         (dest/'manifest.csv').symlink_to(Path(manifest).resolve())
     return dest
 
-def _benchmark_rows(manifest, domain:str, classes:list)->pd.DataFrame:
-    "Rows of one domain of a simulated benchmark's manifest ('twin', 'fresh'), with absolute paths; empty if it has none."
+def _benchmark_rows(manifest, domain:str, classes:list, table:pd.DataFrame|None=None)->pd.DataFrame:
+    "Rows of one domain of a simulated benchmark's manifest ('twin', 'fresh'), with absolute paths; empty if it has none (`table`: the manifest, already read)."
     if manifest is None: return pd.DataFrame(columns=['path', 'cls'])
-    man = pd.read_csv(manifest)
+    man = pd.read_csv(manifest) if table is None else table
     if 'domain' not in man: return pd.DataFrame(columns=['path', 'cls'])
     rows = man[(man.domain == domain) & man.cls.isin(classes)].copy()
     rows['path'] = [str((Path(manifest).resolve().parent/p).resolve()) for p in rows.path]
@@ -158,11 +158,12 @@ def prepare_data(out, source, target, seed:int=0, target_train_per_class:int|Non
         write_spacing_matched(sdf, d/'source_matched', float(np.median(t_sp)), manifest_sensor(sdf, source_sensor), seed)
         data['source_matched'] = d/'source_matched'
     data['source_in'] = data.get('source_matched', data['source'])    # what every translation method receives
-    twins = _benchmark_rows(s_man, 'twin', classes)
+    tables = {m: pd.read_csv(m) for m in {s_man, t_man} if m is not None}    # one benchmark: source and target share its manifest
+    twins = _benchmark_rows(s_man, 'twin', classes, tables.get(s_man))
     if len(twins):
         twins = twins[twins.twin_of.isin(sdf['id'] if 'id' in sdf else [])]
         data['twins'] = link_chips(twins, d/'twins', s_man)
-    fresh = _benchmark_rows(t_man, 'fresh', classes)
+    fresh = _benchmark_rows(t_man, 'fresh', classes, tables.get(t_man))
     if len(fresh): data['fresh'] = link_chips(fresh, d/'fresh', t_man)
     return data
 
