@@ -20,6 +20,7 @@ lib_path = cfg['lib_path']
 setuptools.setup(
     name=cfg['lib_name'],
     license='Apache-2.0',
+    license_files=['LICENSE'],
     classifiers=['Development Status :: ' + statuses[int(cfg['status'])],
                  'Intended Audience :: ' + cfg['audience'].title(),
                  'Natural Language :: ' + cfg['language'].title()]

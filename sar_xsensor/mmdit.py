@@ -193,6 +193,10 @@ def load_pipeline(base=None, dtype:torch.dtype|None=None, device=None, t5:bool=F
     kw = {} if t5 else dict(text_encoder_3=None, tokenizer_3=None)
     try: pipe = StableDiffusion3Pipeline.from_pretrained(path, dtype=dtype, local_files_only=True, **kw)
     except (OSError, ValueError) as e: raise RuntimeError(f"could not load the SD3 pipeline from {path}: {e}") from e
+    except TypeError as e:              # e.g. a transformers-5 tokenizer.json read by transformers 4
+        import diffusers, transformers
+        raise RuntimeError(f"could not load the SD3 pipeline from {path} with transformers {transformers.__version__} and diffusers "
+                           f"{diffusers.__version__} ({e}); sar_xsensor needs transformers>=5 and diffusers>=0.40") from e
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device) if device is not None else pipe
 

@@ -15,3 +15,13 @@ def test_written_out_block_equals_diffusers(dual):
         c_ref, x_ref = b(hidden_states=x, encoder_hidden_states=c, temb=y)
         c_out, x_out = mmdit_block(b, x, c, y)
     assert (x_out - x_ref).abs().max() <= 1e-5 and (c_out - c_ref).abs().max() <= 1e-5
+
+
+def test_an_incompatible_transformers_is_named(monkeypatch):
+    "A transformers-4 reading the shipped transformers-5 tokenizer raises TypeError deep inside; the user gets the versions needed."
+    import pytest
+    from diffusers import StableDiffusion3Pipeline
+    from sar_xsensor import mmdit
+    def fail(*a, **k): raise TypeError("expected str, bytes or os.PathLike object, not NoneType")
+    monkeypatch.setattr(StableDiffusion3Pipeline, 'from_pretrained', fail)
+    with pytest.raises(RuntimeError, match=r'transformers>=5 and diffusers>=0\.40'): mmdit.load_pipeline()
