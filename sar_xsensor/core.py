@@ -6,10 +6,11 @@
 __all__ = ['CLASSES', 'TABLE1_SOURCE_COUNTS', 'TABLE1_TARGET_COUNTS', 'PAPER_TARGET_TRAIN', 'PAPER_CONTENT_PER_CLASS', 'LORA_QKV',
            'LORA_ALL_ATTENTION', 'PRESETS', 'get_preset', 'deterministic_kernels', 'seed_everything', 'child_seed',
            'step_rng', 'atomic_path', 'write_text_atomic', 'write_json_atomic', 'pending_batches', 'package_versions',
-           'git_commit', 'make_record', 'Timer', 'process_state', 'compute_device', 'average_gradients', 'my_share']
+           'git_commit', 'make_record', 'Timer', 'jpeg_preview', 'process_state', 'compute_device', 'average_gradients',
+           'my_share']
 
 # %% ../nbs/00_core.ipynb #aa445316
-import copy, hashlib, json, os, platform, random, subprocess, sys, tempfile, time
+import copy, hashlib, io, json, os, platform, random, subprocess, sys, tempfile, time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib import metadata
@@ -170,6 +171,17 @@ class Timer:
         t0 = time.perf_counter()
         try: yield
         finally: self.seconds[name] = self.seconds.get(name, 0.) + time.perf_counter() - t0
+
+# %% ../nbs/00_core.ipynb #d8b135a0
+def jpeg_preview(path, max_width:int=900, quality:int=85)->bytes:
+    "JPEG bytes of the image at `path` (transparency on white), scaled down to at most `max_width` px: for showing committed figures in notebooks."
+    from PIL import Image
+    with Image.open(path) as im:
+        im = im.convert('RGBA')
+        page = Image.new('RGB', im.size, 'white'); page.paste(im, mask=im.split()[-1])
+    if page.width > max_width: page = page.resize((max_width, round(page.height*max_width/page.width)), Image.LANCZOS)
+    buf = io.BytesIO(); page.save(buf, 'JPEG', quality=quality, optimize=True)
+    return buf.getvalue()
 
 # %% ../nbs/00_core.ipynb #3ff86701
 def process_state()->PartialState:

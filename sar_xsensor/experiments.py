@@ -287,7 +287,7 @@ def make_table(records:list, table:str, sets=None)->pd.DataFrame:
 
 def format_table(t:pd.DataFrame)->pd.DataFrame:
     "Readable version: 'mean ± sd' per metric beside the paper's value, the gain over target-only [95 % interval] and the gap closure."
-    fmt = lambda m, s: f"{m:.1f} ± {s:.1f}" if np.isfinite(s) else (f"{m:.1f}" if np.isfinite(m) else '—')
+    fmt = lambda m, s: f"{m:.1f} ± {s:.1f}" if np.isfinite(s) else (f"{m:.1f}" if np.isfinite(m) else '—')   # no-break spaces: 'mean ± sd' never wraps
     out = pd.DataFrame({'training set': t.label, 'seeds': t.n_seeds})
     for k in METRICS:
         out[k] = [fmt(m, s) for m, s in zip(t[f'{k}_mean'], t[f'{k}_sd'])]

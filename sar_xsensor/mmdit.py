@@ -83,6 +83,7 @@ import sar_xsensor
 from pathlib import Path
 from .core import child_seed
 from transformers import CLIPTokenizer, CLIPTextConfig, CLIPTextModelWithProjection
+from transformers.utils import logging as transformers_logging
 from diffusers import SD3Transformer2DModel, FlowMatchEulerDiscreteScheduler, StableDiffusion3Pipeline, ModelMixin, ConfigMixin
 from diffusers.configuration_utils import register_to_config
 from diffusers.models.autoencoders.vae import DiagonalGaussianDistribution, DecoderOutput
@@ -191,12 +192,15 @@ def load_pipeline(base=None, dtype:torch.dtype|None=None, device=None, t5:bool=F
     path = check_sd3_dir(FOUNDATION_DIR if base is None else base, t5=t5)
     if dtype is None: dtype = torch.bfloat16 if (base is not None and torch.cuda.is_available()) else torch.float32
     kw = {} if t5 else dict(text_encoder_3=None, tokenizer_3=None)
+    verbosity = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_error()       # its image processors warn that torchvision is missing: the pipeline never uses them
     try: pipe = StableDiffusion3Pipeline.from_pretrained(path, dtype=dtype, local_files_only=True, **kw)
     except (OSError, ValueError) as e: raise RuntimeError(f"could not load the SD3 pipeline from {path}: {e}") from e
     except TypeError as e:              # e.g. a transformers-5 tokenizer.json read by transformers 4
         import diffusers, transformers
         raise RuntimeError(f"could not load the SD3 pipeline from {path} with transformers {transformers.__version__} and diffusers "
                            f"{diffusers.__version__} ({e}); sar_xsensor needs transformers>=5 and diffusers>=0.40") from e
+    finally: transformers_logging.set_verbosity(verbosity)
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device) if device is not None else pipe
 

@@ -29,5 +29,6 @@ pytest -q tests
 echo "== docs pre-processing (nbdev_proc_nbs with a stub quarto)"
 PATH="$PWD/.ci/stub:$PATH" nbdev_proc_nbs >/dev/null
 test -f _proc/index.ipynb
+.venv/bin/python tests/test_site.py _proc
 
 echo "== all checks passed in $(( $(date +%s) - start )) s"
