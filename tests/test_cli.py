@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+import sar_xsensor
 from sar_xsensor.cli import main
 
 
@@ -19,8 +20,14 @@ def test_simulate_and_stats_from_the_command_line(tmp_path):
     assert rec['metrics']['enl_b'] > rec['metrics']['enl_a'] > 0
 
 
-def test_bad_arguments_exit_with_a_message(tmp_path):
-    with pytest.raises(SystemExit, match='unknown preset'): main(['simulate', '--preset', 'nope', '--out', str(tmp_path)])
+def test_bad_arguments_exit_with_a_message(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e: main(['simulate', '--preset', 'nope', '--out', str(tmp_path)])
+    assert e.value.code == 2 and "invalid choice: 'nope'" in capsys.readouterr().err
+    exe = shutil.which('sar-xsensor') or str(Path(sys.executable).parent/'sar-xsensor')
+    r = subprocess.run([exe], capture_output=True, text=True)
+    assert r.returncode == 2 and 'COMMAND' in r.stderr                  # no command: usage and a non-zero exit
+    r = subprocess.run([exe, '--version'], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == f'sar-xsensor {sar_xsensor.__version__}'
     with pytest.raises(SystemExit, match='not found'): main(['stats', str(tmp_path/'x'), str(tmp_path/'y')])
 
 
