@@ -6,8 +6,8 @@
 __all__ = ['CLASSES', 'TABLE1_SOURCE_COUNTS', 'TABLE1_TARGET_COUNTS', 'PAPER_TARGET_TRAIN', 'PAPER_CONTENT_PER_CLASS', 'LORA_QKV',
            'LORA_ALL_ATTENTION', 'PRESETS', 'get_preset', 'deterministic_kernels', 'seed_everything', 'child_seed',
            'step_rng', 'atomic_path', 'write_text_atomic', 'write_json_atomic', 'pending_batches', 'package_versions',
-           'git_commit', 'make_record', 'Timer', 'jpeg_preview', 'process_state', 'compute_device', 'average_gradients',
-           'my_share']
+           'git_commit', 'make_record', 'Timer', 'jpeg_preview', 'project_root', 'process_state', 'compute_device',
+           'average_gradients', 'my_share']
 
 # %% ../nbs/00_core.ipynb #aa445316
 import copy, hashlib, io, json, os, platform, random, subprocess, sys, tempfile, time
@@ -182,6 +182,14 @@ def jpeg_preview(path, max_width:int=900, quality:int=85)->bytes:
     if page.width > max_width: page = page.resize((max_width, round(page.height*max_width/page.width)), Image.LANCZOS)
     buf = io.BytesIO(); page.save(buf, 'JPEG', quality=quality, optimize=True)
     return buf.getvalue()
+
+# %% ../nbs/00_core.ipynb #dc461368
+def project_root(start=None)->Path:
+    "The nearest folder at or above `start` (default: the working directory) that holds `settings.ini`: the repository root."
+    here = Path(start or Path.cwd()).resolve()
+    for d in (here, *here.parents):
+        if (d/'settings.ini').is_file(): return d
+    raise FileNotFoundError(f"no settings.ini at or above {here}: run this from inside the sar_xsensor repository")
 
 # %% ../nbs/00_core.ipynb #3ff86701
 def process_state()->PartialState:

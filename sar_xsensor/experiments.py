@@ -108,15 +108,20 @@ def _read_split(tdf, path)->pd.Series:
     return pd.Series(labels, index=tdf.index, name='split')
 
 # %% ../nbs/13_experiments.ipynb #58ae70ff
+def _symlink(link:Path, target, root:Path):
+    "`link` → `target`: relative when the target lies under `root` (the run or world folder, so the folder can move), else absolute."
+    target = Path(target).resolve()
+    link.symlink_to(os.path.relpath(target, link.parent.resolve()) if target.is_relative_to(root.resolve()) else target)
+
 def link_chips(df:pd.DataFrame, dest, manifest=None)->Path:
-    "Symlink the chips of `df` (path, cls) into `dest/<cls>/`, plus `manifest` as dest/manifest.csv; idempotent."
-    dest = Path(dest)
+    "Symlink the chips of `df` (path, cls) into `dest/<cls>/`, plus `manifest` as dest/manifest.csv; idempotent. Links into the same run folder (`dest`'s grandparent) are relative."
+    dest = Path(dest); root = dest.parent.parent
     for path, c in zip(df.path, df.cls):
         (dest/c).mkdir(parents=True, exist_ok=True)
         link = dest/c/Path(path).name
-        if not link.is_symlink(): link.symlink_to(Path(path).resolve())
+        if not link.is_symlink(): _symlink(link, path, root)
     if manifest is not None and Path(manifest).exists() and not (dest/'manifest.csv').is_symlink():
-        (dest/'manifest.csv').symlink_to(Path(manifest).resolve())
+        _symlink(dest/'manifest.csv', manifest, root)
     return dest
 
 def _benchmark_rows(manifest, domain:str, classes:list, table:pd.DataFrame|None=None)->pd.DataFrame:

@@ -100,7 +100,10 @@ def test_lora_resumes_from_its_checkpoint(base_dir, source_chips, tmp_path):
     x, y = source_chips
     kw = dict(sensor='tsx_like', rank=4, batch_size=4, checkpoint_every=2, base=str(base_dir), progress=False)
     full = train_lora(load_pipeline(base_dir), x, y, tmp_path/'full', steps=4, **kw)
-    train_lora(load_pipeline(base_dir), x, y, tmp_path/'part', steps=2, **kw)
+    assert not (tmp_path/'full'/'checkpoint').exists()                 # removed once the adapter is written
+    train_lora(load_pipeline(base_dir), x, y, tmp_path/'part', steps=2, keep_checkpoint=True, **kw)
+    saved = {p.name for p in (tmp_path/'part'/'checkpoint').iterdir()}
+    assert 'lora_weights.safetensors' in saved and not {'model.safetensors', 'pytorch_model.bin'} & saved   # LoRA tensors only
     resumed = train_lora(load_pipeline(base_dir), x, y, tmp_path/'part', steps=4, **kw)
     np.testing.assert_allclose(resumed['loss'], full['loss'], rtol=1e-4)
 
