@@ -10,7 +10,7 @@ __all__ = ['CLASSES', 'TABLE1_SOURCE_COUNTS', 'TABLE1_TARGET_COUNTS', 'PAPER_TAR
            'average_gradients', 'my_share']
 
 # %% ../nbs/00_core.ipynb #aa445316
-import copy, hashlib, io, json, os, platform, random, subprocess, sys, tempfile, time
+import copy, hashlib, io, json, logging, os, platform, random, subprocess, sys, tempfile, time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib import metadata
@@ -19,6 +19,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from accelerate import PartialState
+
+# %% ../nbs/00_core.ipynb #ebc51549
+class _NoTorchvisionNotice(logging.Filter):
+    "Drop transformers' notice that its image processors fall back to PIL without torchvision: diffusers' pipeline modules import them; nothing here uses them."
+    def filter(self, record): return 'requires torchvision (not installed)' not in record.getMessage()
+logging.getLogger('transformers.utils.import_utils').addFilter(_NoTorchvisionNotice())
 
 # %% ../nbs/00_core.ipynb #33c41d45
 CLASSES = ['B-52', 'Boeing-747', 'Boeing-767', 'C-130', 'C-17', 'F-15', 'F-16']

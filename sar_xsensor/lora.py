@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from .core import LORA_QKV, child_seed, step_rng, get_preset, write_json_atomic, atomic_path, make_record, compute_device, average_gradients
 from accelerate import Accelerator
 from peft import LoraConfig, get_peft_model_state_dict, set_peft_model_state_dict, inject_adapter_in_model
 from safetensors.torch import save_file, load_file
@@ -23,7 +24,6 @@ from diffusers.optimization import get_scheduler
 from diffusers.training_utils import cast_training_params
 from PIL import Image
 from tqdm.auto import tqdm
-from .core import LORA_QKV, child_seed, step_rng, get_preset, write_json_atomic, atomic_path, make_record, compute_device, average_gradients
 from .data import scan_chips, load_chips, manifest_sensor, manifest_spacing
 from .flow import sample_t, interpolate, flow_matching_loss
 from .mmdit import load_pipeline, pipeline_t5_tokens, FOUNDATION_DIR
@@ -165,10 +165,10 @@ def read_adapter_meta(adapter_dir)->dict:
         if not (d/f).is_file(): raise FileNotFoundError(f"{d} is not a complete LoRA adapter: missing {f} (train one with `sar-xsensor train-lora`)")
     return json.loads((d/'adapter.json').read_text())
 
-def load_adapter(adapter_dir, base=None, device=None)->tuple:
+def load_adapter(adapter_dir, base=None, device=None, progress:bool=True)->tuple:
     "(pipeline with the adapter loaded as 'sar', adapter metadata)."
     meta = read_adapter_meta(adapter_dir)
-    pipe = load_pipeline(base if base is not None else meta['base'], device=device)
+    pipe = load_pipeline(base if base is not None else meta['base'], device=device, progress=progress)
     pipe.load_lora_weights(Path(adapter_dir), weight_name='pytorch_lora_weights.safetensors', adapter_name='sar')
     return pipe, meta
 
@@ -231,7 +231,7 @@ def train_lora_dir(data, out, base=None, preset:str='tiny', sensor=None, classes
                    progress:bool=True, **overrides)->dict:
     "Train an adapter on the chips under `data` (class folders) with preset settings (`overrides` replace them)."
     p = get_preset(preset); cfg = {**p['lora'], **{k: v for k, v in overrides.items() if v is not None}}
-    pipe = load_pipeline(base)
+    pipe = load_pipeline(base, progress=progress)
     size = p['benchmark']['chip_px'] if base is not None else pipe.transformer.config.sample_size*pipe.vae_scale_factor
     df = scan_chips(data, classes)
     sensor = manifest_sensor(df, sensor)
@@ -244,7 +244,7 @@ def generate_dir(adapter, out, classes:list|None=None, n_per_class:int|None=None
                  seed:int=0, batch_size:int|None=None, base=None, preset:str='tiny', progress:bool=True)->pd.DataFrame:
     "Generate a content base from a trained adapter (unset options come from the preset)."
     g = get_preset(preset)['generate']
-    pipe, meta = load_adapter(adapter, base, device=compute_device())
+    pipe, meta = load_adapter(adapter, base, device=compute_device(), progress=progress)
     classes = classes or meta['classes']
     unknown = sorted(set(classes) - set(meta['prompts']))
     if unknown: raise ValueError(f"classes {unknown} were not in the adapter's training set {meta['classes']}")

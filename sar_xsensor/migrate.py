@@ -20,7 +20,7 @@ from .core import child_seed, atomic_path, compute_device, pending_batches
 from .simulate import get_sensor
 from .data import scan_chips, load_chips, read_chip, manifest_sensor, manifest_spacing, match_spacing
 from .flow import sampling_times
-from .mmdit import load_pipeline
+from .mmdit import load_pipeline, quiet_loading
 from .foundation import encode_prompts, pixels_to_latents
 from .lora import chips_to_pipeline, pipeline_to_chips, check_chip_size
 from .hooks import install_hooks
@@ -95,7 +95,7 @@ def as_backbone(pipe):
 SD_UNET_LAYOUT = {'model_index.json': 'file', 'unet/config.json': 'file', 'vae/config.json': 'file', 'text_encoder/config.json': 'file',
                   'tokenizer': 'dir', 'scheduler/scheduler_config.json': 'file'}
 
-def load_unet_pipeline(path, dtype:torch.dtype|None=None, device=None):
+def load_unet_pipeline(path, dtype:torch.dtype|None=None, device=None, progress:bool=True):
     "`StableDiffusionPipeline` (e.g. SD1.5) from a complete local diffusers directory; clear error otherwise."
     from diffusers import StableDiffusionPipeline
     path = Path(path).expanduser()
@@ -104,17 +104,18 @@ def load_unet_pipeline(path, dtype:torch.dtype|None=None, device=None):
     missing = [k for k, kind in SD_UNET_LAYOUT.items() if not ((path/k).is_file() if kind == 'file' else (path/k).is_dir())]
     if missing: raise FileNotFoundError(f"UNet base model directory {path} is incomplete: missing {missing}")
     dtype = dtype or (torch.float16 if torch.cuda.is_available() else torch.float32)
-    try: pipe = StableDiffusionPipeline.from_pretrained(path, dtype=dtype, local_files_only=True, safety_checker=None, requires_safety_checker=False)
+    try:
+        with quiet_loading(progress): pipe = StableDiffusionPipeline.from_pretrained(path, dtype=dtype, local_files_only=True, safety_checker=None, requires_safety_checker=False)
     except (OSError, ValueError) as e: raise RuntimeError(f"could not load the UNet pipeline from {path}: {e}") from e
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device) if device is not None else pipe
 
-def load_backbone(kind:str='dit', base=None, device=None):
+def load_backbone(kind:str='dit', base=None, device=None, progress:bool=True):
     "A Stage 2 backbone: 'dit' (shipped foundation model or a local SD3/SD3.5 dir) or 'unet' (a local SD1.5-style dir)."
-    if kind == 'dit': return DiTBackbone(load_pipeline(base, device=device))
+    if kind == 'dit': return DiTBackbone(load_pipeline(base, device=device, progress=progress))
     if kind == 'unet':
         if base is None: raise ValueError("the UNet backbone needs --base-model: a local SD1.5-style diffusers directory (none is shipped)")
-        return UNetBackbone(load_unet_pipeline(base, device=device))
+        return UNetBackbone(load_unet_pipeline(base, device=device, progress=progress))
     raise ValueError(f"unknown backbone {kind!r}: choose 'dit' or 'unet'")
 
 # %% ../nbs/11_migrate.ipynb #2ef03f5c
@@ -193,7 +194,7 @@ def migrate_dir(content, style, out, target_sensor=None, base=None, cfg:Migratio
                 seed:int=0, progress:bool=True, backbone:str='dit')->pd.DataFrame:
     "Migrate every chip under `content` toward style references from `style`; resumable; returns the manifest."
     cfg = cfg or MigrationConfig()
-    bb = load_backbone(backbone, base, device=compute_device())
+    bb = load_backbone(backbone, base, device=compute_device(), progress=progress)
     size = bb.network.config.sample_size*bb.pipe.vae_scale_factor if (base is None and backbone == 'dit') else None
     cdf, sdf = scan_chips(content), scan_chips(style)
     target_sensor = manifest_sensor(sdf, target_sensor, 'target', style)

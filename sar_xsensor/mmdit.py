@@ -6,7 +6,7 @@
 __all__ = ['PROMPT_CHARS', 'FOUNDATION_CONFIG', 'FOUNDATION_T5_TOKENS', 'FOUNDATION_DIR', 'SD3_LAYOUT', 'SD3_T5_LAYOUT',
            'modulation', 'modulate', 'rms_norm', 'heads', 'qkv', 'joint_attention', 'feed_forward', 'mmdit_block',
            'SpaceToDepthVAE', 'char_tokenizer', 'build_foundation', 'pipeline_t5_tokens', 'check_sd3_dir',
-           'load_pipeline', 'attention_probs']
+           'quiet_loading', 'load_pipeline', 'attention_probs']
 
 # %% ../nbs/06_mmdit.ipynb #4268dd13
 import torch
@@ -84,6 +84,8 @@ from pathlib import Path
 from .core import child_seed
 from transformers import CLIPTokenizer, CLIPTextConfig, CLIPTextModelWithProjection
 from transformers.utils import logging as transformers_logging
+from diffusers.utils import logging as diffusers_logging
+from contextlib import contextmanager
 from diffusers import SD3Transformer2DModel, FlowMatchEulerDiscreteScheduler, StableDiffusion3Pipeline, ModelMixin, ConfigMixin
 from diffusers.configuration_utils import register_to_config
 from diffusers.models.autoencoders.vae import DiagonalGaussianDistribution, DecoderOutput
@@ -187,20 +189,30 @@ class _KnownVAEType(logging.Filter):
     def filter(self, record): return 'Expected types for vae' not in record.getMessage()
 logging.getLogger('diffusers.pipelines.pipeline_utils').addFilter(_KnownVAEType())
 
-def load_pipeline(base=None, dtype:torch.dtype|None=None, device=None, t5:bool=False)->StableDiffusion3Pipeline:
+@contextmanager
+def quiet_loading(progress:bool=True):
+    "While loading a pipeline: transformers' warnings off (its image processors warn that torchvision is missing; the pipelines never use them); without `progress`, the loading bars off too."
+    bars = (diffusers_logging.is_progress_bar_enabled(), transformers_logging.is_progress_bar_enabled())
+    verbosity = transformers_logging.get_verbosity(); transformers_logging.set_verbosity_error()
+    if not progress: diffusers_logging.disable_progress_bar(); transformers_logging.disable_progress_bar()
+    try: yield
+    finally:
+        transformers_logging.set_verbosity(verbosity)
+        if bars[0]: diffusers_logging.enable_progress_bar()
+        if bars[1]: transformers_logging.enable_progress_bar()
+
+def load_pipeline(base=None, dtype:torch.dtype|None=None, device=None, t5:bool=False, progress:bool=True)->StableDiffusion3Pipeline:
     "`StableDiffusion3Pipeline` on the shipped SAR foundation model (`base=None`) or on a local SD3/SD3.5 directory."
     path = check_sd3_dir(FOUNDATION_DIR if base is None else base, t5=t5)
     if dtype is None: dtype = torch.bfloat16 if (base is not None and torch.cuda.is_available()) else torch.float32
     kw = {} if t5 else dict(text_encoder_3=None, tokenizer_3=None)
-    verbosity = transformers_logging.get_verbosity()
-    transformers_logging.set_verbosity_error()       # its image processors warn that torchvision is missing: the pipeline never uses them
-    try: pipe = StableDiffusion3Pipeline.from_pretrained(path, dtype=dtype, local_files_only=True, **kw)
+    try:
+        with quiet_loading(progress): pipe = StableDiffusion3Pipeline.from_pretrained(path, dtype=dtype, local_files_only=True, **kw)
     except (OSError, ValueError) as e: raise RuntimeError(f"could not load the SD3 pipeline from {path}: {e}") from e
     except TypeError as e:              # e.g. a transformers-5 tokenizer.json read by transformers 4
         import diffusers, transformers
         raise RuntimeError(f"could not load the SD3 pipeline from {path} with transformers {transformers.__version__} and diffusers "
                            f"{diffusers.__version__} ({e}); sar_xsensor needs transformers>=5 and diffusers>=0.40") from e
-    finally: transformers_logging.set_verbosity(verbosity)
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device) if device is not None else pipe
 
