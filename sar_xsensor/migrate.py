@@ -23,7 +23,7 @@ from .flow import sampling_times
 from .mmdit import load_pipeline, quiet_loading
 from .foundation import encode_prompts, pixels_to_latents
 from .lora import chips_to_pipeline, pipeline_to_chips, check_chip_size
-from .hooks import install_hooks
+from .hooks import install_hooks, record_features
 from .losses import MigrationWeights, ad_loss, content_loss, speckle_loss, frequency_loss, total_loss, sensor_cutoff
 
 # %% ../nbs/11_migrate.ipynb #7ebf31e5
@@ -137,7 +137,7 @@ def migrate_batch(backbone, content:np.ndarray, style:np.ndarray, target_sensor,
     z = z_cnt.clone().requires_grad_()
     opt = torch.optim.Adam([z], lr=cfg.lr)
     ts = bb.times(cfg.steps)
-    hooks = install_hooks(bb.network, cfg.layers)
+    hooks = install_hooks(bb.network, cfg.layers, stop_after_last=True)     # the losses read features only: stop after the deepest
     rng = np.random.default_rng(child_seed(seed, 'patches'))
     need_ad, need_cnt = cfg.weights.enabled('ad'), cfg.weights.enabled('content')
     need_px = cfg.weights.enabled('speckle') or cfg.weights.enabled('freq')
@@ -147,9 +147,9 @@ def migrate_batch(backbone, content:np.ndarray, style:np.ndarray, target_sensor,
             terms = {}
             if need_ad or need_cnt:
                 with torch.no_grad():
-                    bb.forward(torch.cat([z_sty, z_cnt]), ts[k])
+                    record_features(bb.forward, torch.cat([z_sty, z_cnt]), ts[k])
                     ref = {n: tuple(t.detach() for t in hooks.store[n]) for n in hooks.layers}
-                bb.forward(z, ts[k])
+                record_features(bb.forward, z, ts[k])
                 cur = [hooks.store[n] for n in hooks.layers]
                 if need_ad: terms['ad'] = ad_loss(cur, [(ref[n][1][:B], ref[n][2][:B]) for n in hooks.layers])
                 if need_cnt: terms['content'] = content_loss([c[0] for c in cur], [ref[n][0][B:] for n in hooks.layers])
