@@ -1,7 +1,7 @@
 """Stage 2 speed: chip-steps per second of the distillation loop at several batch sizes (same chips, same settings),
 and where the time goes at the largest batch (cProfile, top functions by own time).
 
-    python tests/bench_migrate_speed.py --out results/migrate_speed.json
+    python bench/bench_migrate_speed.py --out results/migrate_speed.json
 """
 import argparse, cProfile, pstats, resource, time
 import torch

@@ -7,9 +7,9 @@
             naive pooling, pooling after the spacing pre-step, and the twins' ceiling → ablation_<preset>[_<tag>].json
 
 World seeds 100+ only (validation worlds), never a test world. Classifier settings are the preset's unless overridden.
-Run: python tests/world_calibration.py oracle [--preset bench] [--worlds 100] [--seeds 2] [--epochs N] [--chip-px N]
+Run: python bench/world_calibration.py oracle [--preset bench] [--worlds 100] [--seeds 2] [--epochs N] [--chip-px N]
                                              [--footprint-ratio R] [--n-fresh 190] [--threads 1] [--tag T]
-     python tests/world_calibration.py ablation [--params looks,res,...] [--worlds 100] [--seeds 2]
+     python bench/world_calibration.py ablation [--params looks,res,...] [--worlds 100] [--seeds 2]
 """
 import argparse, dataclasses, time
 from pathlib import Path

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The device checks for a GPU box, in one call (records under $OUT, default runs/gpu_check):
-#   1. Stage 2 speed: the batched distillation loop vs one chip at a time, peak GPU memory (tests/bench_migrate_speed.py);
+#   1. Stage 2 speed: the batched distillation loop vs one chip at a time, peak GPU memory (bench/bench_migrate_speed.py);
 #   2. `sar-xsensor reproduce --preset tiny` end to end on the GPU, with its time;
 #   3. the unit tests that run models (Stage 1, Stage 2, classifier, GANs, CLI) on the GPU;
-#   4. the Stage 1 adapter sweep (tests/stage1_variants.py), one process per variant in parallel on the one GPU; needs the
+#   4. the Stage 1 adapter sweep (bench/stage1_variants.py), one process per variant in parallel on the one GPU; needs the
 #      bench source chips carried as runs/bench_stage1/benchmark/tsx_like. VARIANTS="a b" picks them.
 # Packages the box lacks travel as wheels in .whl/ (see README "Checks on a GPU box"). CHECKS="1 3" runs a subset.
 set -uo pipefail
@@ -24,7 +24,7 @@ $PY -c "import torch, diffusers, transformers, peft, accelerate; print('torch', 
 CHECKS=${CHECKS:-1 2 3}
 if [[ " $CHECKS " == *" 1 "* ]]; then
 echo "== 1. Stage 2 speed"
-timeout 120 $PY tests/bench_migrate_speed.py --batches 1,8,32,64 --steps 10 --threads 8 --out "$OUT/migrate_speed_gpu.json" 2>&1 | grep -v Loading | tail -8
+timeout 120 $PY bench/bench_migrate_speed.py --batches 1,8,32,64 --steps 10 --threads 8 --out "$OUT/migrate_speed_gpu.json" 2>&1 | grep -v Loading | tail -8
 
 fi
 if [[ " $CHECKS " == *" 2 "* ]]; then
@@ -45,7 +45,7 @@ if [[ " $CHECKS " == *" 4 "* ]]; then
 echo "== 4. Stage 1 adapter sweep"
 mkdir -p runs/s1 && ln -sfn "$PWD/runs/bench_stage1/benchmark" runs/s1/benchmark
 for v in ${VARIANTS:-bench_te8 bench_te8_6000 bench_te8_lr1e-3 bench_te32 qkv_ffn_te8 qkv_adaln_te8 all_attention_r32_te8 everything_r32_te16_6000}; do
-  timeout ${SWEEP_TIMEOUT:-480} $PY tests/stage1_variants.py --work runs/s1 --variants $v --n-per-class 50 --threads 2 \
+  timeout ${SWEEP_TIMEOUT:-480} $PY bench/stage1_variants.py --work runs/s1 --variants $v --n-per-class 50 --threads 2 \
     --out "$OUT/stage1_$v.json" > "$OUT/stage1_$v.log" 2>&1 &
 done
 wait; grep -h -v "Loading\|it/s" "$OUT"/stage1_*.log | tail -40

@@ -1,6 +1,6 @@
 """Stage 2 on the `bench` benchmark: does the style move, does the content stay, what do L_sp and L_f add, how fast.
 
-    python tests/bench_stage2.py --work runs/bench_stage2 --out results/stage2_bench.json
+    python bench/bench_stage2.py --work runs/bench_stage2 --out results/stage2_bench.json
 
 1. simulate the bench benchmark (or reuse --bench), split the target sensor's chips (seeded, per class) into
    train / val / test; style references are drawn from target *train* chips only; realism is measured against target

@@ -1,7 +1,7 @@
 """Stage 1 on the `bench` benchmark: class control (classification accuracy score), realism with and without LoRA, costs.
 
-    python tests/bench_stage1.py --work runs/bench_stage1 --out results/stage1_bench.json
-    python tests/bench_stage1.py --work runs/bench_stage1_bench5 --benchmark runs/reproduce_bench5/benchmark --adapter runs/reproduce_bench5/stage1/adapter --out results/stage1_bench_9000.json
+    python bench/bench_stage1.py --work runs/bench_stage1 --out results/stage1_bench.json
+    python bench/bench_stage1.py --work runs/bench_stage1_bench5 --benchmark runs/reproduce_bench5/benchmark --adapter runs/reproduce_bench5/stage1/adapter --out results/stage1_bench_9000.json
 
 1. simulate the bench benchmark; split the source sensor's chips 70/30 per class (seeded): LoRA and classifier train on
    the 70 %, the 30 % is the held-out real source set;

@@ -1,7 +1,7 @@
 """Chip-convention sweep used to calibrate the benchmark (not a test); writes results/calibration_sweep.json.
 
 Each footprint ratio is simulated on its own world (seeds 100+), never the committed bench world (seed 0).
-Run: python tests/calibration_sweep.py [--ratios 1.0 1.6 2.5] [--seeds 3] [--epochs N] [--out FILE]
+Run: python bench/calibration_sweep.py [--ratios 1.0 1.6 2.5] [--seeds 3] [--epochs N] [--out FILE]
 """
 import argparse
 from pathlib import Path

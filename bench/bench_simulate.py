@@ -1,6 +1,6 @@
 """Simulator throughput benchmark (not a test): chips/s on ONE core, written to results/simulate_throughput.json.
 
-Run: OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 python tests/bench_simulate.py
+Run: OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 python bench/bench_simulate.py
 """
 import os
 for k in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'): os.environ.setdefault(k, '1')

@@ -1,6 +1,6 @@
 """The comparison baselines on the `bench` benchmark: training time per epoch, translation speed, realism, content kept.
 
-    python tests/bench_baselines.py --work runs/bench_baselines --out results/baselines_bench.json
+    python bench/bench_baselines.py --work runs/bench_baselines --out results/baselines_bench.json
 
 1. simulate the bench benchmark (or reuse --bench) and split the target sensor's chips (seed 0, per class) into train /
    val / test; the baselines see target *train* chips only;

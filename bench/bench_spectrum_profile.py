@@ -1,9 +1,9 @@
 """Where in frequency migrated chips differ from the target sensor: ring-averaged, unit-power log spectra (sarstats.raps) of the
 target's validation chips, the raw and resampled source chips and migrated folders, as dB differences per ring.
 
-    python tests/bench_spectrum_profile.py --work runs/bench_stage2_spacing --folders full,full_fm28k,full_fm28k_wf10 --out results/stage2_spectrum_profile.json
+    python bench/bench_spectrum_profile.py --work runs/bench_stage2_spacing --folders full,full_fm28k,full_fm28k_wf10 --out results/stage2_spectrum_profile.json
 
-Uses the folders that tests/bench_stage2.py wrote (same split and seed: the target's val chips are the reference).
+Uses the folders that bench/bench_stage2.py wrote (same split and seed: the target's val chips are the reference).
 """
 import argparse
 from pathlib import Path

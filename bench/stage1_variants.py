@@ -1,11 +1,11 @@
 """Class control on `bench`: what do guidance and the LoRA's capacity change? (Follows up a low CAS in stage1_bench.json.)
 
-    python tests/stage1_variants.py --work runs/bench_stage1 --out results/stage1_variants.json
-    python tests/stage1_variants.py --work runs/bench_stage1_long --variants bench --guidance 1.5,3,4.5,6 --out results/stage1_guidance_long.json
-    python tests/stage1_variants.py --work runs/reproduce_bench5 --adapter runs/reproduce_bench5/stage1/adapter --guidance 1.5,3 --out results/stage1_cas_bench5.json
-    python tests/stage1_variants.py --work runs/s1 --variants bench_te32 --n-per-class 50 --out results/stage1_variants_gpu/bench_te32.json  # one per process: CHECKS=4 bash tests/gpu_check.sh
+    python bench/stage1_variants.py --work runs/bench_stage1 --out results/stage1_variants.json
+    python bench/stage1_variants.py --work runs/bench_stage1_long --variants bench --guidance 1.5,3,4.5,6 --out results/stage1_guidance_long.json
+    python bench/stage1_variants.py --work runs/reproduce_bench5 --adapter runs/reproduce_bench5/stage1/adapter --guidance 1.5,3 --out results/stage1_cas_bench5.json
+    python bench/stage1_variants.py --work runs/s1 --variants bench_te32 --n-per-class 50 --out results/stage1_variants_gpu/bench_te32.json  # one per process: CHECKS=4 bash bench/gpu_check.sh
 
-Re-uses the benchmark, the source split and the adapter of tests/bench_stage1.py (same --work and seed); trains the
+Re-uses the benchmark, the source split and the adapter of bench/bench_stage1.py (same --work and seed); trains the
 extra adapters listed in VARIANTS; generates --n-per-class chips per class for each (adapter, guidance); reports the CAS
 of classifiers trained on the real source training split, beside their accuracy on the held-out real source chips.
 """

@@ -2,7 +2,7 @@
 measure what their reconstructions do to speckle statistics of benchmark chips (both sensors), against the lossless
 space-to-depth fold. Writes a record (default results/vae_speckle.json).
 
-    python tests/bench_vae_speckle.py --steps 600 --out results/vae_speckle.json
+    python bench/bench_vae_speckle.py --steps 600 --out results/vae_speckle.json
 """
 import argparse, time
 import numpy as np

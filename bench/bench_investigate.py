@@ -1,6 +1,6 @@
 """Why does (or doesn't) generated data help? Training-set variants scored on the *validation* split, never the test split.
 
-    python tests/bench_investigate.py --runs runs/reproduce_bench runs/reproduce_bench2 --out results/investigate_val.json
+    python bench/bench_investigate.py --runs runs/reproduce_bench runs/reproduce_bench2 --out results/investigate_val.json
 
 For each reproduce run folder, the classifier (the preset's settings) trains on the target chips of the `train` split only
 (the `val` chips are held out here, whereas `reproduce` trains on train + val) plus one candidate folder of extra chips,
