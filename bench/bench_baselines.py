@@ -1,6 +1,6 @@
 """The comparison baselines on the `bench` benchmark: training time per epoch, translation speed, realism, content kept.
 
-    python bench/bench_baselines.py --work runs/bench_baselines --out results/baselines_bench.json
+    python bench/bench_baselines.py --work runs/bench_baselines --out results/baselines/baselines_bench.json
 
 1. simulate the bench benchmark (or reuse --bench) and split the target sensor's chips (seed 0, per class) into train /
    val / test; the baselines see target *train* chips only;
@@ -32,8 +32,8 @@ from sar_xsensor.baselines import (BASELINES, GAN_METHODS, GANConfig, translate_
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--work', default='runs/bench_baselines'); ap.add_argument('--bench', default='runs/bench_stage1/benchmark')
-    ap.add_argument('--out', default='results/baselines_bench.json'); ap.add_argument('--grid', default='results/baselines_grid.png')
-    ap.add_argument('--curves', default='results/baselines_curves.png')
+    ap.add_argument('--out', default='results/baselines/baselines_bench.json'); ap.add_argument('--grid', default='results/baselines/baselines_grid.png')
+    ap.add_argument('--curves', default='results/baselines/baselines_curves.png')
     ap.add_argument('--seed', type=int, default=0); ap.add_argument('--methods', default=','.join(BASELINES))
     ap.add_argument('--classifier-seeds', type=int, default=3); ap.add_argument('--speed-chips', type=int, default=256)
     ap.add_argument('--threads', type=int, default=1); ap.add_argument('--epochs', type=int, default=None)

@@ -1,6 +1,6 @@
 """Why does (or doesn't) generated data help? Training-set variants scored on the *validation* split, never the test split.
 
-    python bench/bench_investigate.py --runs runs/reproduce_bench runs/reproduce_bench2 --out results/investigate_val.json
+    python bench/bench_investigate.py --runs runs/reproduce_bench runs/reproduce_bench2 --out results/stage2/investigate_val.json
 
 For each reproduce run folder, the classifier (the preset's settings) trains on the target chips of the `train` split only
 (the `val` chips are held out here, whereas `reproduce` trains on train + val) plus one candidate folder of extra chips,
@@ -38,7 +38,7 @@ def relabel(s:ChipSet, classes:list)->ChipSet:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--runs', nargs='+', required=True); ap.add_argument('--out', default='results/investigate_val.json')
+    ap.add_argument('--runs', nargs='+', required=True); ap.add_argument('--out', default='results/stage2/investigate_val.json')
     ap.add_argument('--preset', default='bench'); ap.add_argument('--seeds', type=int, default=5)
     ap.add_argument('--threads', type=int, default=1)
     a = ap.parse_args()

@@ -1,7 +1,7 @@
 """Stage 2 speed: chip-steps per second of the distillation loop at several batch sizes (same chips, same settings),
 and where the time goes at the largest batch (cProfile, top functions by own time).
 
-    python bench/bench_migrate_speed.py --out results/migrate_speed.json
+    python bench/bench_migrate_speed.py --out results/stage2/migrate_speed.json
 """
 import argparse, cProfile, pstats, resource, time
 import torch
@@ -15,7 +15,7 @@ from sar_xsensor.simulate import simulate_chips
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument('--batches', default='1,8,32'); ap.add_argument('--steps', type=int, default=10)
-    ap.add_argument('--threads', type=int, default=1); ap.add_argument('--out', default='results/migrate_speed.json')
+    ap.add_argument('--threads', type=int, default=1); ap.add_argument('--out', default='results/stage2/migrate_speed.json')
     ap.add_argument('--no-profile', action='store_true', help='skip the cProfile pass')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)

@@ -1,4 +1,4 @@
-"""Simulator throughput benchmark (not a test): chips/s on ONE core, written to results/simulate_throughput.json.
+"""Simulator throughput benchmark (not a test): chips/s on ONE core, written to results/simulator/simulate_throughput.json.
 
 Run: OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 python bench/bench_simulate.py
 """
@@ -35,4 +35,4 @@ if __name__ == '__main__':
                          chips_per_s=chips_per_s(s, fp, 64, jitter=bench['footprint_jitter'])))
     for r in rows: print(f"{r['sensor']:9s} {r['case']:55s} native {r['native_px']:4d} px: {r['chips_per_s']:7.1f} chips/s")
     rec = make_record('simulate_throughput', dict(threads=1, chips_per_run=512, repeats='best of 3'), dict(rows=rows))
-    write_json_atomic(Path(__file__).resolve().parents[1]/'results'/'simulate_throughput.json', rec)
+    write_json_atomic(Path(__file__).resolve().parents[1]/'results'/'simulator/simulate_throughput.json', rec)

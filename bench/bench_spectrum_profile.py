@@ -1,7 +1,7 @@
 """Where in frequency migrated chips differ from the target sensor: ring-averaged, unit-power log spectra (sarstats.raps) of the
 target's validation chips, the raw and resampled source chips and migrated folders, as dB differences per ring.
 
-    python bench/bench_spectrum_profile.py --work runs/bench_stage2_spacing --folders full,full_fm28k,full_fm28k_wf10 --out results/stage2_spectrum_profile.json
+    python bench/bench_spectrum_profile.py --work runs/bench_stage2_spacing --folders full,full_fm28k,full_fm28k_wf10 --out results/stage2/stage2_spectrum_profile.json
 
 Uses the folders that bench/bench_stage2.py wrote (same split and seed: the target's val chips are the reference).
 """
@@ -19,7 +19,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--work', default='runs/bench_stage2_spacing'); ap.add_argument('--bench', default='runs/bench_stage1/benchmark')
     ap.add_argument('--folders', default='full'); ap.add_argument('--seed', type=int, default=0)
-    ap.add_argument('--out', default='results/stage2_spectrum_profile.json')
+    ap.add_argument('--out', default='results/stage2/stage2_spectrum_profile.json')
     a = ap.parse_args()
     bench = get_preset('bench')['benchmark']; work = Path(a.work)
     tgt_df = scan_chips(Path(a.bench)/bench['target_sensor']); split = split_target(tgt_df, a.seed)

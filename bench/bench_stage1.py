@@ -1,7 +1,7 @@
 """Stage 1 on the `bench` benchmark: class control (classification accuracy score), realism with and without LoRA, costs.
 
-    python bench/bench_stage1.py --work runs/bench_stage1 --out results/stage1_bench.json
-    python bench/bench_stage1.py --work runs/bench_stage1_bench5 --benchmark runs/reproduce_bench5/benchmark --adapter runs/reproduce_bench5/stage1/adapter --out results/stage1_bench_9000.json
+    python bench/bench_stage1.py --work runs/bench_stage1 --out results/stage1/stage1_bench.json
+    python bench/bench_stage1.py --work runs/bench_stage1_bench5 --benchmark runs/reproduce_bench5/benchmark --adapter runs/reproduce_bench5/stage1/adapter --out results/stage1/stage1_bench_9000.json
 
 1. simulate the bench benchmark; split the source sensor's chips 70/30 per class (seeded): LoRA and classifier train on
    the 70 %, the 30 % is the held-out real source set;
@@ -30,7 +30,7 @@ from sar_xsensor.lora import train_lora, load_adapter, generate, read_adapter_me
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--work', default='runs/bench_stage1'); ap.add_argument('--out', default='results/stage1_bench.json')
+    ap.add_argument('--work', default='runs/bench_stage1'); ap.add_argument('--out', default='results/stage1/stage1_bench.json')
     ap.add_argument('--preset', default='bench'); ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--classifier-seeds', type=int, default=3); ap.add_argument('--n-per-class', type=int, default=None)
     ap.add_argument('--n-base', type=int, default=30, help='chips per class generated without LoRA (realism only)')

@@ -1,6 +1,6 @@
 """Stage 2 on the `bench` benchmark: does the style move, does the content stay, what do L_sp and L_f add, how fast.
 
-    python bench/bench_stage2.py --work runs/bench_stage2 --out results/stage2_bench.json
+    python bench/bench_stage2.py --work runs/bench_stage2 --out results/stage2/stage2_bench.json
 
 1. simulate the bench benchmark (or reuse --bench), split the target sensor's chips (seeded, per class) into
    train / val / test; style references are drawn from target *train* chips only; realism is measured against target
@@ -49,7 +49,7 @@ def despeckled_ssim(a:np.ndarray, b:np.ndarray, sigma:float=2.0)->float:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--work', default='runs/bench_stage2'); ap.add_argument('--bench', default='runs/bench_stage1/benchmark')
-    ap.add_argument('--out', default='results/stage2_bench.json'); ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--out', default='results/stage2/stage2_bench.json'); ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--n-per-class', type=int, default=10); ap.add_argument('--steps', type=int, default=200)
     ap.add_argument('--batch', type=int, default=35); ap.add_argument('--configs', default=','.join(CONFIG_NAMES))
     ap.add_argument('--classifier-seeds', type=int, default=3); ap.add_argument('--speed-chips', type=int, default=16)

@@ -1,8 +1,8 @@
 """Pixel space or a learned autoencoder for the small world? Train small `AutoencoderKL`s on the pre-training corpus and
 measure what their reconstructions do to speckle statistics of benchmark chips (both sensors), against the lossless
-space-to-depth fold. Writes a record (default results/vae_speckle.json).
+space-to-depth fold. Writes a record (default results/stage1/vae_speckle.json).
 
-    python bench/bench_vae_speckle.py --steps 600 --out results/vae_speckle.json
+    python bench/bench_vae_speckle.py --steps 600 --out results/stage1/vae_speckle.json
 """
 import argparse, time
 import numpy as np
@@ -47,7 +47,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument('--steps', type=int, default=600); ap.add_argument('--batch', type=int, default=16)
     ap.add_argument('--corpus', type=int, default=3000); ap.add_argument('--eval', type=int, default=140)
-    ap.add_argument('--seed', type=int, default=0); ap.add_argument('--out', default='results/vae_speckle.json')
+    ap.add_argument('--seed', type=int, default=0); ap.add_argument('--out', default='results/stage1/vae_speckle.json')
     a = ap.parse_args()
     torch.set_num_threads(1)
     corpus = build_corpus(a.corpus, seed=child_seed(a.seed, 'vae-corpus'), progress=False)['display']

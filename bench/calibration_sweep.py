@@ -1,4 +1,4 @@
-"""Chip-convention sweep used to calibrate the benchmark (not a test); writes results/calibration_sweep.json.
+"""Chip-convention sweep used to calibrate the benchmark (not a test); writes results/calibration/calibration_sweep.json.
 
 Each footprint ratio is simulated on its own world (seeds 100+), never the committed bench world (seed 0).
 Run: python bench/calibration_sweep.py [--ratios 1.0 1.6 2.5] [--seeds 3] [--epochs N] [--out FILE]
@@ -14,7 +14,7 @@ if __name__ == '__main__':
     ap.add_argument('--ratios', type=float, nargs='+', default=[1.0, 1.6, 2.5])
     ap.add_argument('--seeds', type=int, default=3)
     ap.add_argument('--epochs', type=int, default=None, help="classifier epochs (default: the bench preset's)")
-    ap.add_argument('--out', default=str(Path(__file__).resolve().parents[1]/'results'/'calibration_sweep.json'))
+    ap.add_argument('--out', default=str(Path(__file__).resolve().parents[1]/'results'/'calibration/calibration_sweep.json'))
     a = ap.parse_args()
     clf = {} if a.epochs is None else dict(epochs=a.epochs)
     res = sweep('bench', 'footprint_ratio', a.ratios, seeds=range(a.seeds), world_seed=100, classifier=clf)

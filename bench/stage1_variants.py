@@ -1,9 +1,9 @@
 """Class control on `bench`: what do guidance and the LoRA's capacity change? (Follows up a low CAS in stage1_bench.json.)
 
-    python bench/stage1_variants.py --work runs/bench_stage1 --out results/stage1_variants.json
-    python bench/stage1_variants.py --work runs/bench_stage1_long --variants bench --guidance 1.5,3,4.5,6 --out results/stage1_guidance_long.json
-    python bench/stage1_variants.py --work runs/reproduce_bench5 --adapter runs/reproduce_bench5/stage1/adapter --guidance 1.5,3 --out results/stage1_cas_bench5.json
-    python bench/stage1_variants.py --work runs/s1 --variants bench_te32 --n-per-class 50 --out results/stage1_variants_gpu/bench_te32.json  # one per process: CHECKS=4 bash bench/gpu_check.sh
+    python bench/stage1_variants.py --work runs/bench_stage1 --out results/stage1/stage1_variants.json
+    python bench/stage1_variants.py --work runs/bench_stage1_long --variants bench --guidance 1.5,3,4.5,6 --out results/stage1/stage1_guidance_long.json
+    python bench/stage1_variants.py --work runs/reproduce_bench5 --adapter runs/reproduce_bench5/stage1/adapter --guidance 1.5,3 --out results/stage1/stage1_cas_bench5.json
+    python bench/stage1_variants.py --work runs/s1 --variants bench_te32 --n-per-class 50 --out results/gpu/stage1_variants/bench_te32.json  # one per process: CHECKS=4 bash bench/gpu_check.sh
 
 Re-uses the benchmark, the source split and the adapter of bench/bench_stage1.py (same --work and seed); trains the
 extra adapters listed in VARIANTS; generates --n-per-class chips per class for each (adapter, guidance); reports the CAS
@@ -40,7 +40,7 @@ GUIDANCE = {'qkv_r16_1500': [1.5, 6.0], 'all_attention_r32_3000': [3.0, 6.0]}
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--work', default='runs/bench_stage1'); ap.add_argument('--out', default='results/stage1_variants.json')
+    ap.add_argument('--work', default='runs/bench_stage1'); ap.add_argument('--out', default='results/stage1/stage1_variants.json')
     ap.add_argument('--seed', type=int, default=0); ap.add_argument('--n-per-class', type=int, default=30)
     ap.add_argument('--classifier-seeds', type=int, default=3); ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--variants', default=','.join(VARIANTS), help="which adapters ('bench' = the one bench_stage1.py trained in --work)")

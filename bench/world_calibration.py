@@ -1,4 +1,4 @@
-"""What caps the simulated world, measured on validation worlds (not a test); writes records under results/world/.
+"""What caps the simulated world, measured on validation worlds (not a test); writes records under results/calibration/world/.
 
   oracle    accuracy against target-sensor training chips per class (35 … 560), and at the paper's source amount the
             instrument's reference rows: target + twins (the ceiling of any translation), target + raw source chips with
@@ -83,7 +83,7 @@ if __name__ == '__main__':
     cfg = {k: p['classifier'][k] for k in ('arch', 'epochs', 'batch_size', 'lr', 'weight_decay', 'normalize')}
     source, target = get_sensor(b['source_sensor']), get_sensor(b['target_sensor'])
     name = f"{'oracle_curve' if a.mode == 'oracle' else 'ablation'}_{a.preset}{'_' + a.tag if a.tag else ''}.json"
-    out, runs, t0 = ROOT/'results'/'world'/name, [], time.time()
+    out, runs, t0 = ROOT/'results'/'calibration'/'world'/name, [], time.time()
     def save(extra={}):
         write_json_atomic(out, make_record(f'world_{a.mode}', dict(preset=p, worlds=a.worlds, seeds=a.seeds, n_test_per_class=a.n_test,
                                            n_source_per_class=a.n_source, threads=a.threads, **extra), metrics={}, runs=runs,

@@ -12,7 +12,7 @@ __all__ = ['CLASSES', 'TABLE1_SOURCE_COUNTS', 'TABLE1_TARGET_COUNTS', 'PAPER_TAR
 # %% ../nbs/00_core.ipynb #aa445316
 import copy, hashlib, io, json, logging, os, platform, random, subprocess, sys, tempfile, time
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from importlib import metadata
 from pathlib import Path
 
@@ -200,7 +200,8 @@ def project_root(start=None)->Path:
 # %% ../nbs/00_core.ipynb #3ff86701
 def process_state()->PartialState:
     "accelerate's view of this process (index, count, device); on a machine without a GPU, processes started by `torchrun` share the CPU (gloo)."
-    return PartialState(cpu=not (torch.cuda.is_available() or torch.backends.mps.is_available()))
+    # a process that finishes its share of a stage waits for the others at a barrier: allow hours, not gloo's 30 minutes
+    return PartialState(cpu=not (torch.cuda.is_available() or torch.backends.mps.is_available()), timeout=timedelta(hours=12))
 
 def compute_device()->torch.device:
     "The device this process computes on (accelerate's choice: its GPU under `accelerate launch`, else cuda/mps/cpu)."
@@ -212,7 +213,12 @@ def average_gradients(acc, params):
         for p in params:
             if p.grad is not None: p.grad = acc.reduce(p.grad, reduction='mean')
 
-def my_share(jobs:list)->list:
-    "This process's round-robin share of independent `jobs` (all of them when not launched with several processes)."
-    s = process_state()
-    return list(jobs)[s.process_index::s.num_processes]
+def my_share(jobs:list, costs:list|None=None)->list:
+    "This process's share of independent `jobs` (all of them in a single process): round robin, or, given `costs`, the longest job first to the least-loaded process."
+    s = process_state(); jobs = list(jobs)
+    if costs is None: return jobs[s.process_index::s.num_processes]
+    load, mine = [0.]*s.num_processes, []
+    for i in sorted(range(len(jobs)), key=lambda i: -costs[i]):       # stable: equal costs keep their order
+        p = load.index(min(load)); load[p] += costs[i]
+        if p == s.process_index: mine.append(jobs[i])
+    return mine
