@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 start=$(date +%s)
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q --upgrade pip setuptools wheel   # the packaging test builds an sdist and a wheel
 .venv/bin/python -m pip install -q torch==2.13.0          # the CPU wheel first, or pip fetches a CUDA build
 .venv/bin/python -m pip install -q -e ".[dev]"
 export PATH="$PWD/.venv/bin:$PATH"
