@@ -126,7 +126,7 @@ def install_hooks(model, layers:list|None=None, store:QKVStore|None=None, stop_a
         if kind is None: raise TypeError(f"{name}: cannot hook processor {type(proc).__name__} (expected JointAttnProcessor2_0 or AttnProcessor2_0)")
         originals[name] = (mod, proc)
         mod.set_processor(RecordingAttnProcessor(store, name, kind))
-    if stop_after_last and idx: store.stop_after = names[max(i % len(names) for i in idx)]
+    store.stop_after = names[max(i % len(names) for i in idx)] if stop_after_last and idx else None   # a reused store forgets an old stop
     return HookHandle(store, originals)
 
 def record_features(forward, *args, **kwargs):
