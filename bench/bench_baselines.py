@@ -21,7 +21,8 @@ import matplotlib.pyplot as plt
 from PIL import Image
 
 from sar_xsensor.core import get_preset, make_record, write_json_atomic, child_seed, atomic_path
-from sar_xsensor.simulate import build_benchmark, get_sensor, display_to_intensity
+from sar_xsensor.simulate import build_benchmark
+from sar_xsensor.sensors import get_sensor, display_to_intensity
 from sar_xsensor.data import scan_chips, load_chips, split_target
 from sar_xsensor.classify import train_classifier
 from sar_xsensor.sarstats import realism_report

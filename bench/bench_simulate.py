@@ -11,7 +11,8 @@ import torch
 torch.set_num_threads(1)
 
 from sar_xsensor.core import CLASSES, get_preset, make_record, write_json_atomic
-from sar_xsensor.simulate import simulate_chips, get_sensor
+from sar_xsensor.simulate import simulate_chips
+from sar_xsensor.sensors import get_sensor
 
 def chips_per_s(sensor, footprint, chip_px, n=512, jitter=0.0, repeats=3):
     labels = [CLASSES[i % len(CLASSES)] for i in range(n)]

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from sar_xsensor.core import get_preset, make_record, write_json_atomic
-from sar_xsensor.simulate import get_sensor, display_to_intensity
+from sar_xsensor.sensors import get_sensor, display_to_intensity
 from sar_xsensor.data import scan_chips, load_chips, split_target, match_spacing
 from sar_xsensor.sarstats import raps
 

@@ -19,12 +19,13 @@ import pandas as pd
 import torch
 
 from sar_xsensor.core import get_preset, make_record, write_json_atomic, child_seed
-from sar_xsensor.simulate import build_benchmark, get_sensor, display_to_intensity
+from sar_xsensor.simulate import build_benchmark
+from sar_xsensor.sensors import get_sensor, display_to_intensity
 from sar_xsensor.data import scan_chips, load_chips, split_target
 from sar_xsensor.classify import train_classifier
 from sar_xsensor.sarstats import realism_report
 from sar_xsensor.mmdit import load_pipeline, FOUNDATION_DIR
-from sar_xsensor.foundation import encode_prompts
+from sar_xsensor.mmdit import encode_prompts
 from sar_xsensor.lora import train_lora, load_adapter, generate, read_adapter_meta, prompt_likelihood_accuracy
 
 

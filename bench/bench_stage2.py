@@ -22,7 +22,8 @@ from skimage.metrics import structural_similarity
 from scipy import ndimage
 
 from sar_xsensor.core import get_preset, make_record, write_json_atomic, child_seed
-from sar_xsensor.simulate import build_benchmark, get_sensor, display_to_intensity
+from sar_xsensor.simulate import build_benchmark
+from sar_xsensor.sensors import get_sensor, display_to_intensity
 from sar_xsensor.data import scan_chips, load_chips, split_target, match_spacing
 from sar_xsensor.experiments import link_chips
 from sar_xsensor.classify import train_classifier

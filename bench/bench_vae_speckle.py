@@ -10,7 +10,8 @@ import torch
 from diffusers import AutoencoderKL
 
 from sar_xsensor.core import get_preset, child_seed, make_record, write_json_atomic
-from sar_xsensor.simulate import simulate_chips, display_to_intensity, get_sensor
+from sar_xsensor.simulate import simulate_chips
+from sar_xsensor.sensors import display_to_intensity, get_sensor
 from sar_xsensor.sarstats import realism_report
 from sar_xsensor.foundation import build_corpus
 from sar_xsensor.mmdit import SpaceToDepthVAE

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 
 from sar_xsensor.core import get_preset, make_record, write_json_atomic, child_seed
-from sar_xsensor.simulate import simulate_chips, get_sensor, Sensor
+from sar_xsensor.simulate import simulate_chips
+from sar_xsensor.sensors import get_sensor, Sensor
 from sar_xsensor.data import ChipSet, concat_chipsets, match_spacing
 from sar_xsensor.classify import train_classifier
 

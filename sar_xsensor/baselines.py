@@ -7,8 +7,8 @@ __all__ = ['GAN_METHODS', 'BASELINES', 'BASELINE_COLUMNS', 'norm_layer', 'init_w
            'encode', 'UnetLevel', 'unet_generator', 'patch_discriminator', 'gan_loss', 'ImagePool', 'PatchSampleMLP',
            'patch_nce_loss', 'StarGenerator', 'StarDiscriminator', 'gradient_penalty', 'GANConfig', 'lr_factor',
            'Translator', 'requires_grad', 'CycleGAN', 'Pix2pix', 'cut_layers', 'CUT', 'StarGAN', 'epoch_batches',
-           'jitter', 'to_unit_range', 'save_checkpoint', 'load_checkpoint', 'make_translator', 'train_translator',
-           'translate_chips', 'histogram_match', 'degrade', 'plot_curves', 'translate_dir']
+           'jitter', 'save_checkpoint', 'load_checkpoint', 'make_translator', 'train_translator', 'translate_chips',
+           'histogram_match', 'degrade', 'plot_curves', 'translate_dir']
 
 # %% ../nbs/12_baselines.ipynb #6b7ac0f6
 import json, math, os, shutil, time
@@ -26,9 +26,9 @@ from scipy import ndimage
 from tqdm.auto import tqdm
 
 from .core import seed_everything, get_preset, child_seed, atomic_path, write_json_atomic, compute_device, pending_batches
-from .data import ChipSet, scan_chips, load_chips, common_classes, manifest_sensor, manifest_spacing, match_spacing
-from .simulate import (get_sensor, display_to_intensity, export_display, transfer_function, sensor_band,
-                                  resample)
+from .data import (ChipSet, scan_chips, load_chips, common_classes, manifest_sensor, manifest_spacing, match_spacing,
+                              chips_to_signed, ChipWriter)
+from .sensors import get_sensor, display_to_intensity, export_display, transfer_function, sensor_band, resample
 
 # %% ../nbs/12_baselines.ipynb #ef497da8
 def norm_layer(kind:str, ch:int)->nn.Module:
@@ -231,7 +231,7 @@ class GANConfig:
     @classmethod
     def from_preset(cls, preset:str|dict, **overrides)->'GANConfig':
         "Settings of a preset's `baselines` section at its chip size, with `overrides` (None values ignored)."
-        p = get_preset(preset) if isinstance(preset, str) else preset
+        p = get_preset(preset)
         kw = {**p.get('baselines', {}), 'size': p['benchmark']['chip_px'], **{k: v for k, v in overrides.items() if v is not None}}
         unknown = set(kw) - {f.name for f in fields(cls)}
         if unknown: raise ValueError(f"unknown GAN settings {sorted(unknown)}")
@@ -262,6 +262,7 @@ def requires_grad(nets, flag:bool):
     for n in nets:
         for p in n.parameters(): p.requires_grad_(flag)
 
+# %% ../nbs/12_baselines.ipynb #5d869b7d
 class CycleGAN(Translator):
     "CycleGAN: two ResNet generators, two PatchGANs, LSGAN + cycle + identity losses, image pools."
     def __init__(self, cfg:GANConfig):
@@ -415,10 +416,6 @@ def jitter(x:torch.Tensor, generator:torch.Generator, scale:float=1.125)->torch.
     return torch.stack(out)
 
 # %% ../nbs/12_baselines.ipynb #196b567d
-def to_unit_range(x:np.ndarray)->torch.Tensor:
-    "Chips (N, S, S) in [0, 1] as a (N, 1, S, S) tensor in [−1, 1]."
-    return torch.from_numpy(np.asarray(x, np.float32))[:, None]*2 - 1
-
 def save_checkpoint(model:Translator, epoch:int, history:list, work):
     "Write the training state to `work/checkpoint`, replacing the previous one atomically (old one kept until the new one is in place)."
     work = Path(work); tmp, ckpt, old = work/'checkpoint.tmp', work/'checkpoint', work/'checkpoint.old'
@@ -458,7 +455,7 @@ def train_translator(method:str, source:ChipSet, target:ChipSet, cfg:GANConfig, 
     start, history = load_checkpoint(model, work) if work else (0, [])
     dev = compute_device(); model.to(dev)
     for pool in model.pools.values(): pool.images = [im.to(dev) for im in pool.images]
-    xs, xt = to_unit_range(source.x).to(dev), to_unit_range(target.x).to(dev)
+    xs, xt = chips_to_signed(source.x).to(dev), chips_to_signed(target.x).to(dev)
     both = torch.cat([xs, xt]); domain = torch.cat([torch.zeros(len(xs), dtype=torch.long), torch.ones(len(xt), dtype=torch.long)]).to(dev)
     model.train()
     bar = tqdm(total=cfg.epochs, initial=start, desc=method, disable=not progress)
@@ -483,12 +480,13 @@ def train_translator(method:str, source:ChipSet, target:ChipSet, cfg:GANConfig, 
     bar.close()
     return model, history
 
+# %% ../nbs/12_baselines.ipynb #8025dbe8
 @torch.no_grad()
 def translate_chips(model:Translator, x:np.ndarray, batch_size:int=32, seed:int=0)->np.ndarray:
     "Translate chips (N, S, S) in [0, 1] to 8-bit target-style chips."
     torch.manual_seed(seed)
     dev = next(model.parameters()).device
-    out = [model.translate(to_unit_range(x[i:i + batch_size]).to(dev)).cpu() for i in range(0, len(x), batch_size)]
+    out = [model.translate(chips_to_signed(x[i:i + batch_size]).to(dev)).cpu() for i in range(0, len(x), batch_size)]
     y = (torch.cat(out)[:, 0].clamp(-1, 1) + 1)/2
     return np.round(y.numpy()*255).astype(np.uint8)
 
@@ -532,6 +530,7 @@ def degrade(source_x:np.ndarray, source_sensor, target_sensor, source_spacing:np
 
 # %% ../nbs/12_baselines.ipynb #668b6d2f
 BASELINES = (*GAN_METHODS, 'histmatch', 'degrade')
+
 BASELINE_COLUMNS = ['path', 'cls', 'source', 'method', 'preset', 'epochs', 'seed']
 
 def plot_curves(history:list, path, title:str=''):
@@ -545,15 +544,17 @@ def plot_curves(history:list, path, title:str=''):
     with atomic_path(path) as tmp: g.figure.savefig(tmp, format='png', dpi=90, bbox_inches='tight')
     plt.close(g.figure)
 
+# %% ../nbs/12_baselines.ipynb #f46c0109
+# Longer than 40 lines: folder in, folder out: read, translate in batches, write chips and the manifest, resume.
 def translate_dir(method:str, source, target, out, preset:str|dict='tiny', epochs:int|None=None, seed:int=0,
                   source_sensor=None, target_sensor=None, batch_size:int=64, progress:bool=True)->pd.DataFrame:
     "Translate every chip under `source` toward the style of the target training chips under `target`; resumable; the manifest."
     if method not in BASELINES: raise ValueError(f"unknown baseline {method!r}; choose one of {list(BASELINES)}")
-    p = get_preset(preset) if isinstance(preset, str) else preset
+    p = get_preset(preset)
     size = p['benchmark']['chip_px']
     classes = common_classes(source, target)
     src, tgt = load_chips(source, size, classes), load_chips(target, size, classes)
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    out = Path(out); writer = ChipWriter(out, BASELINE_COLUMNS)
     cfg = GANConfig.from_preset(p, epochs=epochs, size=size)
     if method in GAN_METHODS:
         model, history = train_translator(method, src, tgt, cfg, out/'_train', seed, progress)
@@ -571,20 +572,13 @@ def translate_dir(method:str, source, target, out, preset:str|dict='tiny', epoch
         run = lambda idx, i: degrade(src.x[idx], s_sensor, t_sensor, None if s_sp is None else s_sp[idx],
                                      None if t_sp is None else float(np.median(t_sp)), seed=child_seed(seed, 'degrade', i))
     src.df['rel'] = [f"{c}/{Path(q).stem}.png" for q, c in zip(src.df.path, src.df.cls)]
-    man_path = out/'manifest.csv'
-    rows = [r for r in (pd.read_csv(man_path).to_dict('records') if man_path.exists() else []) if (out/r['path']).exists()]
-    todo = pending_batches(src.df.rel, {r['path'] for r in rows}, batch_size)   # whole batches from the full list: resume gives the same chips
+    todo = pending_batches(src.df.rel, writer.done, batch_size)   # whole batches from the full list: resume gives the same chips
     bar = tqdm(total=sum(len(pos) for _, pos in todo), desc=f'{method} translate', disable=not progress)
     for i, idx in todo:
-        chips = run(idx, i)
-        redo = set(src.df.rel.iloc[idx]); rows = [r for r in rows if r['path'] not in redo]
-        for j, chip in zip(idx, chips):
+        for j, chip in zip(idx, run(idx, i)):
             r = src.df.iloc[j]
-            (out/r.cls).mkdir(exist_ok=True)
-            with atomic_path(out/r.rel) as tmp: Image.fromarray(chip).save(tmp, format='PNG')
-            rows.append(dict(path=r.rel, cls=r.cls, source=r.path, method=method, preset=p['name'],
-                             epochs=cfg.epochs if method in GAN_METHODS else 0, seed=seed))
-        with atomic_path(man_path) as tmp: pd.DataFrame(rows, columns=BASELINE_COLUMNS).to_csv(tmp, index=False)
-        bar.update(len(idx))
+            writer.write(r.rel, chip, cls=r.cls, source=r.path, method=method, preset=p['name'],
+                         epochs=cfg.epochs if method in GAN_METHODS else 0, seed=seed)
+        writer.flush(); bar.update(len(idx))
     bar.close()
-    return pd.DataFrame(rows, columns=BASELINE_COLUMNS)
+    return writer.flush()

@@ -74,7 +74,7 @@ def summarise(runs:list, metrics=('accuracy', 'precision', 'recall', 'f1'))->pd.
 # %% ../nbs/04a_calibration.ipynb #78b0a4d0
 def calibrate(preset:str|dict='tiny', bench_dir=None, out=None, seeds=None, world_seed:int=0, progress:bool=True)->dict:
     "Run the calibration experiment of `preset` on `bench_dir` (or simulated in memory); write the record to `out` if given."
-    p = get_preset(preset) if isinstance(preset, str) else preset
+    p = get_preset(preset)
     b, timer = p['benchmark'], Timer()
     seeds = list(range(p['seeds'])) if seeds is None else list(seeds)
     with timer('data'):

@@ -59,6 +59,7 @@ def calibrate(preset:str='tiny',     # preset: tiny, bench or paper
     print_summary(rec)
     return rec
 
+# %% ../nbs/90_cli.ipynb #50e91681
 def print_summary(rec:dict):
     "Print a calibration record's mean ± sd table."
     _say(f"calibration, preset {rec['config']['preset']}, {len(rec['seeds'])} seeds, classifier {rec['config']['classifier']['arch']}:")
@@ -113,6 +114,7 @@ def pretrain(out:str='sar_xsensor/models/sar-fm', # output model folder (diffuse
           f"{rec['timings']['train_s']/60:.1f} min of training")
     return rec
 
+# %% ../nbs/90_cli.ipynb #4e3ef101
 def train_lora(data:str=None,            # class-folder tree of source-sensor chips (e.g. a benchmark's tsx_like/)
                out:str=None,             # adapter folder (pytorch_lora_weights.safetensors + adapter.json)
                base_model:str=None,      # local SD3/SD3.5 diffusers folder (default: the shipped foundation model)
@@ -138,6 +140,7 @@ def train_lora(data:str=None,            # class-folder tree of source-sensor ch
           f"{meta['parameters']['trainable']:,} LoRA parameters, final loss {np.mean(meta['loss'][-50:]):.4f}")
     return meta
 
+# %% ../nbs/90_cli.ipynb #465ba9ba
 def generate(adapter:str=None,           # adapter folder from train-lora
              out:str=None,               # output folder: OUT/<class>/<class>_<i>.png + manifest.csv
              classes:str=None,           # comma-separated classes (default: all the adapter knows)
@@ -207,9 +210,12 @@ def baseline(method:str,                 # cyclegan, cut, stargan, pix2pix, hist
 # %% ../nbs/90_cli.ipynb #dc66fe5a
 COMMANDS = {'simulate': simulate, 'stats': stats, 'calibrate': calibrate, 'pretrain': pretrain, 'train-lora': train_lora,
             'generate': generate, 'migrate': migrate, 'baseline': baseline, 'reproduce': reproduce}
+
 BASELINE_METHODS = ('cyclegan', 'cut', 'stargan', 'pix2pix', 'histmatch', 'degrade')    # = baselines.BASELINES (checked below)
+
 CHOICES = {'preset': list(PRESETS), 'backbone': ['dit', 'unet'], 'freq_kind': ['log_magnitude', 'radial_log_power'],
            'method': list(BASELINE_METHODS)}
+
 REQUIRED = {'train-lora': ('data', 'out'), 'generate': ('adapter', 'out'), 'migrate': ('content', 'style', 'out'),
             'baseline': ('source', 'target', 'out')}
 
@@ -240,6 +246,7 @@ def _dashed(arg:str)->str:
     key, eq, val = arg.partition('=')
     return key.replace('_', '-') + eq + val
 
+# %% ../nbs/90_cli.ipynb #745d0a37
 def main(argv:list|None=None):
     "Entry point of `sar-xsensor`: parse, then run the sub-command; bad input ends with one line naming it."
     args = vars(build_parser().parse_args([_dashed(a) for a in (sys.argv[1:] if argv is None else list(argv))]))

@@ -28,9 +28,13 @@ logging.getLogger('transformers.utils.import_utils').addFilter(_NoTorchvisionNot
 
 # %% ../nbs/00_core.ipynb #33c41d45
 CLASSES = ['B-52', 'Boeing-747', 'Boeing-767', 'C-130', 'C-17', 'F-15', 'F-16']
+
 TABLE1_SOURCE_COUNTS = dict(zip(CLASSES, [129, 146, 132, 134, 165, 143, 134]))  # TerraSAR-X chips, paper Table 1
+
 TABLE1_TARGET_COUNTS = dict.fromkeys(CLASSES, 50)                                 # Fucheng-1 chips, paper Table 1
+
 PAPER_TARGET_TRAIN = dict.fromkeys(CLASSES, 35)     # the paper trains on 70 % of them (Sec. 3.3) and tests on 30 % (15 per class)
+
 PAPER_CONTENT_PER_CLASS = 190                       # generated chips per class in the paper's Fig. 8 (about)
 
 # target_counts: the scarce target *training* chips per class; a simulated world adds its own validation and test chips
@@ -41,13 +45,19 @@ _BENCHMARK = dict(source_sensor='tsx_like', target_sensor='fc1_like', chip_px=64
                   target_val_per_class=50, target_test_per_class=100, fresh_per_class=PAPER_CONTENT_PER_CLASS, twins=True)
 
 LORA_QKV = ['attn.to_q', 'attn.to_k', 'attn.to_v', 'attn.add_q_proj', 'attn.add_k_proj', 'attn.add_v_proj']  # Eq. 11–13
+
 # Q/K/V plus the output projections and SD3.5's image-only attn2: the bench adapter (08_lora's sweep; a deviation from the paper)
 LORA_ALL_ATTENTION = LORA_QKV + ['attn.to_out.0', 'attn.to_add_out', 'attn2.to_q', 'attn2.to_k', 'attn2.to_v', 'attn2.to_out.0']
+
 _LORA = dict(rank=16, alpha=16, targets=LORA_QKV, steps=1500, batch_size=32, lr=5e-4, checkpoint_every=250, text_encoder_rank=0)
+
 _GENERATE = dict(n_per_class=100, steps=28, guidance=3.0, batch_size=32)
+
 _EXPERIMENT = dict(n_source_per_class=None, n_content_per_class=200, migrate_steps=200, migrate_lr=0.05, migrate_batch=8, migrate_w_freq=0.1)
+
 _BASELINES = dict(epochs=200, batch_size=12, lr=1e-4, ngf=64, ndf=64, n_blocks=9, star_repeat=6)   # paper §3.1 + upstream widths
 
+# %% ../nbs/00_core.ipynb #d4a63823
 PRESETS = {
     'tiny':  dict(name='tiny', benchmark={**_BENCHMARK, 'source_counts': dict.fromkeys(CLASSES, 12),
                                           'target_counts': dict.fromkeys(CLASSES, 7), 'target_val_per_class': 3,
@@ -74,11 +84,12 @@ PRESETS = {
                   baselines=dict(_BASELINES), experiment=dict(_EXPERIMENT)),
 }
 
-def get_preset(name:str, # one of `PRESETS`: 'tiny', 'bench' or 'paper'
+def get_preset(name:str|dict, # one of `PRESETS` ('tiny', 'bench' or 'paper'), or a preset already resolved
                **overrides)->dict:
-    "A deep copy of preset `name`, with top-level sections updated from `overrides` (dicts are merged)."
-    if name not in PRESETS: raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
-    p = copy.deepcopy(PRESETS[name])
+    "A deep copy of preset `name` (or of a preset dict), with top-level sections updated from `overrides` (dicts are merged)."
+    if isinstance(name, dict): p = copy.deepcopy(name)
+    elif name in PRESETS: p = copy.deepcopy(PRESETS[name])
+    else: raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     for k, v in overrides.items():
         p[k] = {**p[k], **v} if isinstance(v, dict) and isinstance(p.get(k), dict) else v
     return p
@@ -92,6 +103,7 @@ def deterministic_kernels():
 
 def seed_everything(seed:int)->np.random.Generator:
     "Seed `random`, NumPy and torch, with deterministic kernels; return a NumPy `Generator` for explicit use."
+    # not accelerate's `set_seed`: it hands the seed to NumPy's legacy seeding, which takes 32 bits, and child seeds have 63
     deterministic_kernels()
     random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
     return np.random.default_rng(seed)
@@ -215,6 +227,7 @@ def average_gradients(acc, params):
 
 def my_share(jobs:list, costs:list|None=None)->list:
     "This process's share of independent `jobs` (all of them in a single process): round robin, or, given `costs`, the longest job first to the least-loaded process."
+    # not `split_between_processes`: that cuts contiguous blocks, and jobs of very different costs need balancing
     s = process_state(); jobs = list(jobs)
     if costs is None: return jobs[s.process_index::s.num_processes]
     load, mine = [0.]*s.num_processes, []

@@ -4,11 +4,11 @@
 
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'CHIP_EXTS', 'FIT_POLICIES', 'ChipReadError', 'read_chip', 'fit_chip', 'find_manifest', 'scan_chips',
-           'manifest_sensor', 'manifest_spacing', 'ChipSet', 'concat_chipsets', 'load_chips', 'match_spacing',
-           'common_classes', 'split_target', 'save_split', 'load_split', 'load_intensity', 'write_spacing_matched']
+           'manifest_sensor', 'manifest_spacing', 'ChipSet', 'concat_chipsets', 'load_chips', 'chips_to_signed',
+           'match_spacing', 'common_classes', 'split_target', 'save_split', 'load_split', 'load_intensity',
+           'ChipWriter', 'write_spacing_matched']
 
 # %% ../nbs/02_data.ipynb #f5c1f1b9
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from .core import child_seed, write_text_atomic, atomic_path
-from .simulate import get_sensor, display_to_intensity, resample, export_display
+from .sensors import get_sensor, display_to_intensity, resample, export_display
 
 # %% ../nbs/02_data.ipynb #3393ff85
 IMAGE_EXTS = {'.png', '.jpg', '.jpeg', '.tif', '.tiff', '.bmp'}
@@ -160,6 +161,7 @@ def _to_unit(a:np.ndarray)->np.ndarray:
     lo, hi = float(a.min()), float(a.max())
     return (a - lo)/(hi - lo) if hi > lo else np.zeros_like(a)
 
+# %% ../nbs/02_data.ipynb #52213dd4
 def load_chips(root, size:int, classes:list|None=None, fit:str='resize', skip_bad:bool=False, df=None)->ChipSet:
     "Load the class-folder tree at `root` (or the rows of `df`) as a `ChipSet` of (size, size) chips."
     df = scan_chips(root, classes, skip_bad) if df is None else df.reset_index(drop=True)
@@ -177,6 +179,16 @@ def load_chips(root, size:int, classes:list|None=None, fit:str='resize', skip_ba
     if unknown: raise ValueError(f"{root}: classes {unknown} are not in the class list {classes}")
     y = np.array([classes.index(c) for c in df.cls], dtype=np.int64)
     return ChipSet(np.stack(xs), y, classes, df, skipped)
+
+# %% ../nbs/02_data.ipynb #b0000002
+def chips_to_signed(chips, channels:int=1)->torch.Tensor:
+    "Grey chips (B, H, W), uint8 display values or floats in [0, 1], as a float32 (B, channels, H, W) tensor in [−1, 1] (the grey channel repeated)."
+    a = np.asarray(chips)
+    if a.dtype != np.uint8 and not np.issubdtype(a.dtype, np.floating):
+        raise ValueError(f"chips must be uint8 display values or floats in [0, 1], got dtype {a.dtype}")
+    t = torch.as_tensor(a, dtype=torch.float32)[:, None]
+    t = t/127.5 - 1 if a.dtype == np.uint8 else t*2 - 1
+    return t.repeat(1, channels, 1, 1) if channels > 1 else t
 
 # %% ../nbs/02_data.ipynb #0c9af1f2
 def match_spacing(x:np.ndarray, from_spacing, to_spacing:float, seed:int=0, ring:int=2)->np.ndarray:
@@ -231,10 +243,10 @@ def save_split(df:pd.DataFrame, split:pd.Series, path):
     write_text_atomic(path, pd.DataFrame(dict(path=df.path, cls=df.cls, split=split)).to_csv(index=False))
 
 def load_split(df:pd.DataFrame, path)->pd.Series:
-    "Read a split file for the chips in `df`; every chip must be listed (matched by path, then by file name)."
+    "Read a split file (train/val/test/unused) for the chips in `df`; every chip must be listed (matched by path, then by file name)."
     sp = pd.read_csv(path)
     if not {'path', 'split'} <= set(sp.columns): raise ValueError(f"split file {path} needs columns path, split")
-    bad = sorted(set(sp.split) - {'train', 'val', 'test'})
+    bad = sorted(set(sp.split) - {'train', 'val', 'test', 'unused'})   # unused: set aside by a scarce-data run
     if bad: raise ValueError(f"split file {path}: unknown split labels {bad}")
     by_path = dict(zip(sp.path.astype(str), sp.split)); by_name = dict(zip([Path(p).name for p in sp.path], sp.split))
     labels = [by_path.get(p, by_name.get(Path(p).name)) for p in df.path]
@@ -255,10 +267,34 @@ def load_intensity(df:pd.DataFrame, sensor=None)->np.ndarray:
     if len(shapes) > 1: raise ValueError(f"chips have different shapes {sorted(shapes)}; fit them first")
     return np.stack(out)
 
+# %% ../nbs/02_data.ipynb #b0000032
+class ChipWriter:
+    "A class-folder tree written chip by chip: atomic PNGs plus `manifest.csv` (columns `columns`, `path` first) rewritten by `flush`; resumable."
+    def __init__(self, out, columns:list):
+        self.out, self.columns = Path(out), list(columns)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.manifest_path = self.out/'manifest.csv'
+        old = pd.read_csv(self.manifest_path).to_dict('records') if self.manifest_path.exists() else []
+        self.rows = {r['path']: r for r in old if (self.out/r['path']).exists()}   # rows whose chip survived
+
+    @property
+    def done(self)->set: return set(self.rows)
+
+    def write(self, rel:str, chip:np.ndarray, **row):
+        "Write uint8 `chip` to `rel` (`<class>/<name>.png`) and record its manifest row."
+        (self.out/rel).parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(self.out/rel) as tmp: Image.fromarray(chip).save(tmp, format='PNG')
+        self.rows.pop(rel, None); self.rows[rel] = dict(path=rel, **row)
+
+    def flush(self)->pd.DataFrame:
+        "Rewrite the manifest atomically; return it."
+        df = pd.DataFrame(list(self.rows.values()), columns=self.columns)
+        with atomic_path(self.manifest_path) as tmp: df.to_csv(tmp, index=False)
+        return df
+
 # %% ../nbs/02_data.ipynb #a3ee3e7a
 def write_spacing_matched(df:pd.DataFrame, dest, to_spacing:float, sensor=None, seed:int=0)->pd.DataFrame:
     "The geometric pre-step every translation method shares: the chips of `df` (with `pixel_spacing_m`) resampled to `to_spacing` m and written to `dest/<cls>/` with a manifest; resumable; returns the manifest."
-    from PIL import Image
     sp = manifest_spacing(df)
     if sp is None:
         bad = df.path[~np.isfinite(df['pixel_spacing_m'].to_numpy(float))] if 'pixel_spacing_m' in df else df.path

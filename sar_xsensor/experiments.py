@@ -25,7 +25,7 @@ from .core import get_preset, child_seed, make_record, write_json_atomic, atomic
 from scipy import stats
 from .data import (scan_chips, load_chips, common_classes, split_target, save_split, load_split, concat_chipsets, read_chip,
                               find_manifest, manifest_spacing, manifest_sensor, write_spacing_matched)
-from .simulate import get_sensor, display_to_intensity
+from .sensors import get_sensor, display_to_intensity
 from .sarstats import fidelity_to_twins
 from .classify import train_classifier
 from .losses import MigrationWeights
@@ -47,6 +47,7 @@ TRAINING_SETS = {
     'target+twins': ['data/twins'],                         # ceiling of any translation of the source chips
     'target+twins+fresh': ['data/twins', 'data/fresh'],     # ceiling of the framework: twins + new target scenes for the content
 }
+
 CEILINGS = ('target+twins', 'target+twins+fresh')
 
 TABLES = {
@@ -65,6 +66,8 @@ PAPER = {
     'table4': {'ours_sp_only': (83.284, 83.371, 84.167, 81.728), 'ours_f_only': (82.893, 81.644, 83.543, 80.469),
                'ours': (85.714, 86.199, 85.714, 85.549)},
 }
+
+# %% ../nbs/13_experiments.ipynb #0cdc2118
 LABELS = {'target_only': 'target only (no generated data)', 'target+source': 'target + raw source',
           'target+source_matched': 'target + raw source, spacing matched (no style)',
           'target+migrated_source': 'target + migrated source', 'ours': 'ours (target + migrated source + migrated content)',
@@ -98,15 +101,6 @@ def world_plan(tables, worlds:list, one_world=(), available=None)->dict:
     rest = needed([t for t in tables if t not in one_world], available)[0]
     return {w: sets if i == 0 else [s for s in sets if s in rest] for i, w in enumerate(worlds)}
 
-
-# %% ../nbs/13_experiments.ipynb #9cd92404
-def _read_split(tdf, path)->pd.Series:
-    sp = pd.read_csv(path)
-    by_path = dict(zip(sp.path.astype(str), sp.split))
-    labels = [by_path.get(p) for p in tdf.path]
-    if any(l is None for l in labels): raise ValueError(f"split file {path} does not list every target chip; delete it to re-split")
-    return pd.Series(labels, index=tdf.index, name='split')
-
 # %% ../nbs/13_experiments.ipynb #58ae70ff
 def _symlink(link:Path, target, root:Path):
     "`link` → `target`: relative when the target lies under `root` (the run or world folder, so the folder can move), else absolute."
@@ -133,6 +127,7 @@ def _benchmark_rows(manifest, domain:str, classes:list, table:pd.DataFrame|None=
     rows['path'] = [str((Path(manifest).resolve().parent/p).resolve()) for p in rows.path]
     return rows
 
+# %% ../nbs/13_experiments.ipynb #a5be2c18
 def prepare_data(out, source, target, seed:int=0, target_train_per_class:int|None=None, n_source_per_class:int|None=None,
                  source_sensor=None)->dict:
     "Split the target chips (once per run), pick the source chips, link both, write the spacing-matched source chips; paths and the split table."
@@ -140,7 +135,7 @@ def prepare_data(out, source, target, seed:int=0, target_train_per_class:int|Non
     classes = common_classes(source, target)
     tdf, sdf = scan_chips(target, classes), scan_chips(source, classes)
     simulated = 'split' in tdf and tdf.split.notna().all()            # a simulated world fixes train/val/test itself
-    if (d/'split.csv').exists(): split = _read_split(tdf, d/'split.csv')
+    if (d/'split.csv').exists(): split = load_split(tdf, d/'split.csv')
     else:
         split = tdf.split.rename('split').copy() if simulated else split_target(tdf, seed)
         if target_train_per_class:
@@ -199,11 +194,11 @@ def run_stage1(out, data:dict, preset:dict, base=None, seed:int=0, progress:bool
     adapter = out/'stage1'/'adapter'
     if not (adapter/'adapter.json').exists():       # every process joins: data-parallel LoRA training
         t0 = time.time()
-        train_lora_dir(data['source_all'], adapter, base, preset['name'], sensor=source_sensor, seed=seed, progress=progress)
+        train_lora_dir(data['source_all'], adapter, base, preset, sensor=source_sensor, seed=seed, progress=progress)
         seconds['stage1_lora'] = time.time() - t0
     if state.is_main_process:
         t0 = time.time()
-        generate_dir(adapter, out/'stage1'/'content', n_per_class=e['n_content_per_class'], seed=seed, base=base, preset=preset['name'], progress=progress)
+        generate_dir(adapter, out/'stage1'/'content', n_per_class=e['n_content_per_class'], seed=seed, base=base, preset=preset, progress=progress)
         seconds['stage1_generate'] = time.time() - t0
     state.wait_for_everyone()
     return seconds
@@ -211,6 +206,7 @@ def run_stage1(out, data:dict, preset:dict, base=None, seed:int=0, progress:bool
 # CPU cost per source chip relative to migrating one chip (from the bench run's stage timings at 50 Stage 2 steps and 10 GAN epochs)
 BASELINE_COST = {'cyclegan': 0.95, 'cut': 0.95, 'stargan': 0.2, 'pix2pix': 0.1, 'histmatch': 0.01, 'degrade': 0.01}
 
+# %% ../nbs/13_experiments.ipynb #e4b3eb1a
 def job_cost(name:str, n_source:int, n_content:int)->float:
     "Rough cost of a stage job in migrated-chip units, for sharing the jobs among processes (not a measurement)."
     if name.startswith('stage2_'): return float(n_content if name.startswith('stage2_content') else n_source)
@@ -278,6 +274,7 @@ def gain_intervals(records:list, reference:str='target_only', metric:str='accura
                          ci_unit='worlds' if len(by_world) > 1 else 'classifier seeds'))
     return pd.DataFrame(rows).set_index('training_set')
 
+# %% ../nbs/13_experiments.ipynb #81df55b2
 def make_table(records:list, table:str, sets=None)->pd.DataFrame:
     "One table from classifier records: rows in the paper's order (those in `sets`, if given), mean/sd over (world, seed), the paired gain over target-only with its 95 % interval, the gap closure, and the paper's numbers."
     df = pd.DataFrame([dict(training_set=r['config']['training_set'], world=r['config'].get('world_seed', 0), seed=r['seed'],
@@ -355,6 +352,7 @@ def figure_counts(records:list, path):
     sns.barplot(df, x='cls', y='chips', hue='training_set', ax=ax); ax.legend(fontsize=6, ncol=3); ax.set_xlabel('')
     _save(fig, path)
 
+# %% ../nbs/13_experiments.ipynb #e2923471
 def figure_curves(records:list, sets:list, path):
     "Fig. 9: classifier training loss and accuracy per epoch (mean over seeds) for `sets`."
     import matplotlib.pyplot as plt, seaborn as sns
@@ -389,6 +387,7 @@ def translated_folders(out, data:dict, losses:list, baselines:list)->dict:
     folders |= {LABELS[m]: out/'baselines'/m for m in baselines}
     return {k: v for k, v in folders.items() if v is not None and Path(v).is_dir()}
 
+# %% ../nbs/13_experiments.ipynb #0277c8c1
 def fidelity_run(out, data:dict, preset:dict, folders:dict, world_seed:int=0, target_sensor=None)->dict:
     "Fidelity of each translation to the twins in world folder `out`: per-chip despeckled dB distance, set distances, and the target-domain CAS (a classifier trained on the world's abundant target-sensor chips: validation + fresh); record cached in `records/fidelity.json`."
     path = Path(out)/'records'/'fidelity.json'
@@ -438,12 +437,13 @@ def cumulative_timings(run_json, per_process:list, total:float)->dict:
             'calls': prev.get('calls', 1 if prev else 0) + 1}
 
 # %% ../nbs/13_experiments.ipynb #f0a8458f
+# Longer than 40 lines: the run's orchestration, stage by stage (each stage is a function above).
 def reproduce_run(preset:str|dict='tiny', out='runs/tiny', seeds:int|None=None, world_seed:int|None=None, source=None, target=None,
                   target_train_per_class:int|None=None, base=None, tables=tuple(TABLES), progress:bool=True,
                   source_sensor=None, target_sensor=None, worlds:list|None=None)->dict:
     "Run the experiments of `tables` in `out` (resuming) over the preset's worlds; write tables, the fidelity table, figures and a run record; return {table: DataFrame}."
     from sar_xsensor.simulate import build_benchmark
-    p = get_preset(preset) if isinstance(preset, str) else preset
+    p = get_preset(preset)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     seeds = list(range(p['seeds'] if seeds is None else seeds))
     unknown = sorted(set(tables) - set(TABLES))

@@ -4,9 +4,11 @@
 
 # %% auto #0
 __all__ = ['interpolate', 'velocity_target', 'x0_from_velocity', 'noise_from_velocity', 'shift_t', 'train_table', 'sample_t',
-           'flow_matching_loss', 'sampling_times', 'euler_sample']
+           'flow_matching_loss', 'flow_matching_step', 'sampling_times', 'euler_sample']
 
 # %% ../nbs/05_rectified_flow.ipynb #59e546fd
+from contextlib import nullcontext
+
 import numpy as np
 import torch
 from diffusers.training_utils import compute_density_for_timestep_sampling, compute_loss_weighting_for_sd3
@@ -59,6 +61,18 @@ def flow_matching_loss(pred_v, x0, noise, t, weighting:str='logit_normal')->torc
     loss = (w*(pred_v.float() - velocity_target(x0, noise).float())**2).reshape(x0.shape[0], -1).mean(1).mean()
     if not torch.isfinite(loss): raise FloatingPointError(f"flow-matching loss is {loss.item()}")
     return loss
+
+# %% ../nbs/05_rectified_flow.ipynb #b0000042
+def flow_matching_step(transformer, x0:torch.Tensor, encode, generator:torch.Generator, dtype=None, autocast=nullcontext)->torch.Tensor:
+    "The loss of one training step on latents `x0`: noise and t from `generator`, (prompt_embeds, pooled) = `encode()`, the SD3 transformer's velocity."
+    noise = torch.randn(x0.shape, generator=generator).to(x0.device)
+    t = sample_t(len(x0), generator=generator).to(x0.device)
+    pe, pooled = encode()
+    dt = dtype or x0.dtype
+    with autocast():
+        pred = transformer(hidden_states=interpolate(x0, noise, t).to(dt), timestep=t*1000, encoder_hidden_states=pe.to(dt),
+                           pooled_projections=pooled.to(dt), return_dict=False)[0].float()
+    return flow_matching_loss(pred, x0, noise, t)
 
 # %% ../nbs/05_rectified_flow.ipynb #e75fe0bd
 def sampling_times(steps:int, shift:float=3.0, num_train_timesteps:int=1000)->torch.Tensor:

@@ -29,6 +29,7 @@ def _heads(t:torch.Tensor, attn:Attention)->torch.Tensor:
     return t.view(B, -1, attn.heads, t.shape[-1]//attn.heads).transpose(1, 2)
 
 # %% ../nbs/09_attention_hooks.ipynb #d2282e40
+# Longer than 40 lines: the processor's __call__ follows diffusers' joint-attention processor line by line, so the two can be compared.
 class RecordingAttnProcessor:
     "Drop-in for `JointAttnProcessor2_0` (kind 'joint') or `AttnProcessor2_0` (kind 'self') that also records image-token Q/K/V."
     def __init__(self, store:QKVStore, name:str, kind:str):
@@ -111,6 +112,7 @@ class HookHandle:
         for mod, proc in self._originals.values(): mod.set_processor(proc)
         self._originals = {}
 
+# %% ../nbs/09_attention_hooks.ipynb #8fddd44a
 def install_hooks(model, layers:list|None=None, store:QKVStore|None=None, stop_after_last:bool=False)->HookHandle:
     "Record Q/K/V in the attention layers with the given forward-order indices (default all) of `model`; with `stop_after_last`, a forward pass ends (`StopForward`) once the deepest of them has recorded."
     names = attention_layers(model)

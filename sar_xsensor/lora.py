@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['CLIP_ATTENTION', 'LORA_CHECKPOINT', 'GENERATED_COLUMNS', 'add_lora', 'add_text_encoder_lora', 'LoraWeights',
-           'chips_to_pipeline', 'pipeline_to_chips', 'check_chip_size', 'train_lora', 'read_adapter_meta',
-           'load_adapter', 'generate', 'prompt_likelihood_accuracy', 'train_lora_dir', 'generate_dir']
+           'train_lora', 'read_adapter_meta', 'load_adapter', 'generate', 'prompt_likelihood_accuracy',
+           'train_lora_dir', 'generate_dir']
 
 # %% ../nbs/08_lora.ipynb #57c946f7
 import json, shutil, time
@@ -14,8 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
-from .core import LORA_QKV, child_seed, step_rng, get_preset, write_json_atomic, atomic_path, make_record, compute_device, average_gradients
+from .core import LORA_QKV, child_seed, step_rng, get_preset, write_json_atomic, compute_device, average_gradients
 from accelerate import Accelerator
 from peft import LoraConfig, get_peft_model_state_dict, set_peft_model_state_dict, inject_adapter_in_model
 from safetensors.torch import save_file, load_file
@@ -24,10 +23,11 @@ from diffusers.optimization import get_scheduler
 from diffusers.training_utils import cast_training_params
 from PIL import Image
 from tqdm.auto import tqdm
-from .data import scan_chips, load_chips, manifest_sensor, manifest_spacing
-from .flow import sample_t, interpolate, flow_matching_loss
-from .mmdit import load_pipeline, pipeline_t5_tokens, FOUNDATION_DIR
-from .foundation import sar_prompt, encode_prompts, pixels_to_latents
+from .data import scan_chips, load_chips, manifest_sensor, manifest_spacing, ChipWriter
+from .flow import interpolate, flow_matching_step
+from .sensors import sar_prompt
+from .mmdit import (load_pipeline, pipeline_t5_tokens, FOUNDATION_DIR, encode_prompts, chips_to_pipeline,
+                               pipeline_to_chips, pixels_to_latents, check_chip_size)
 
 # %% ../nbs/08_lora.ipynb #7d926b69
 def add_lora(transformer, rank:int=16, alpha:float|None=None, targets:list=LORA_QKV, seed:int=0)->dict:
@@ -67,6 +67,7 @@ def _load_lora_only(acc, models, input_dir):
     if (Path(input_dir)/LORA_CHECKPOINT).exists():
         set_peft_model_state_dict(acc.unwrap_model(models.pop()), load_file(Path(input_dir)/LORA_CHECKPOINT))
 
+# %% ../nbs/08_lora.ipynb #6b1e530f
 class LoraWeights:
     "The LoRA tensors of a module as a checkpointable object (for accelerate's `register_for_checkpointing`)."
     def __init__(self, module): self.module = module
@@ -76,22 +77,8 @@ class LoraWeights:
         if missing: raise KeyError(f"checkpoint lacks LoRA tensors {sorted(missing)[:3]}…")
         self.module.load_state_dict(sd, strict=False)
 
-# %% ../nbs/08_lora.ipynb #6c96ce34
-def chips_to_pipeline(x:np.ndarray, pipe)->torch.Tensor:
-    "Chips (B, H, W) in [0, 1] → pipeline pixels (B, C_vae, H, W) in [−1, 1]."
-    t = torch.as_tensor(np.asarray(x), dtype=torch.float32)[:, None]*2 - 1
-    return t.repeat(1, pipe.vae.config.in_channels, 1, 1)
-
-def pipeline_to_chips(images:np.ndarray)->np.ndarray:
-    "Pipeline output (B, H, W, C) in [0, 1] (`output_type='np'`) → uint8 grey chips (B, H, W)."
-    return np.round(np.clip(np.asarray(images).mean(-1), 0, 1)*255).astype(np.uint8)
-
-def check_chip_size(pipe, size:int):
-    "Raise unless `size` is a multiple of the pipeline's VAE factor × patch size."
-    m = pipe.vae_scale_factor*pipe.transformer.config.patch_size
-    if size % m: raise ValueError(f"chip size {size} px is not a multiple of {m} (VAE factor × patch size) for this base model")
-
 # %% ../nbs/08_lora.ipynb #3b5c3589
+# Longer than 40 lines: one training loop (accelerate, checkpoints, resume) that reads best as one unit.
 def train_lora(pipe, chips:np.ndarray, labels:list, out_dir, sensor=None, rank:int=16, alpha:float|None=None,
                targets:list=LORA_QKV, steps:int=1500, batch_size:int=32, lr:float=5e-4, seed:int=0, warmup:int=50,
                checkpoint_every:int=250, base:str|None=None, pixel_spacing_m:float|None=None, text_encoder_rank:int=0,
@@ -127,15 +114,10 @@ def train_lora(pipe, chips:np.ndarray, labels:list, out_dir, sensor=None, rank:i
         g = step_rng(seed, 'lora-step', step, acc.process_index)   # own batch per process
         idx = torch.randint(0, len(X), (batch_size,), generator=g)
         with torch.no_grad(): x0 = pixels_to_latents(pipe.vae, chips_to_pipeline(X[idx], pipe).to(acc.device, pipe.vae.dtype)).float()
-        noise = torch.randn(x0.shape, generator=g).to(acc.device)
-        t = sample_t(batch_size, generator=g).to(acc.device)
-        if tes: pe, pooled = encode_prompts(pipe, [prompts[c] for c in lab[idx.numpy()]])      # the encoders train: re-encode
-        else: pe = torch.cat([emb[c][0] for c in lab[idx.numpy()]]); pooled = torch.cat([emb[c][1] for c in lab[idx.numpy()]])
-        with acc.autocast():
-            # inputs in the base's dtype (bf16 for SD3.5 on a GPU; the LoRA weights stay fp32), the loss in fp32
-            pred = transformer(hidden_states=interpolate(x0, noise, t).to(dt), timestep=t*1000, encoder_hidden_states=pe.to(dt),
-                               pooled_projections=pooled.to(dt), return_dict=False)[0].float()
-        loss = flow_matching_loss(pred, x0, noise, t)
+        names = lab[idx.numpy()]
+        encode = (lambda: encode_prompts(pipe, [prompts[c] for c in names])) if tes else \
+                 (lambda: (torch.cat([emb[c][0] for c in names]), torch.cat([emb[c][1] for c in names])))   # trained encoders re-encode
+        loss = flow_matching_step(transformer, x0, encode, g, dtype=dt, autocast=acc.autocast)   # the LoRA weights stay fp32
         acc.backward(loss)
         average_gradients(acc, te_params)           # the encoders are not DDP-wrapped
         acc.clip_grad_norm_(params, 1.0); opt.step(); sched.step(); opt.zero_grad()
@@ -179,12 +161,8 @@ def generate(pipe, out_dir, prompts:dict, n_per_class:int, steps:int=28, guidanc
              size:int=64, adapter:str|None=None, base:str|None=None, pixel_spacing_m:float|None=None, progress:bool=True)->pd.DataFrame:
     "Generate `n_per_class` chips for each class of `prompts` ({class: prompt}) into `out_dir`; return the manifest."
     check_chip_size(pipe, size)
-    out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
-    man_path = out_dir/'manifest.csv'
-    rows = pd.read_csv(man_path).to_dict('records') if man_path.exists() else []
-    done = {r['path'] for r in rows}
-    jobs = [(c, i) for c in prompts for i in range(n_per_class) if f"{c}/{c}_{i:05d}.png" not in done or not (out_dir/c/f"{c}_{i:05d}.png").exists()]
-    rows = [r for r in rows if (out_dir/r['path']).exists()]
+    writer = ChipWriter(out_dir, GENERATED_COLUMNS)
+    jobs = [(c, i) for c in prompts for i in range(n_per_class) if f"{c}/{c}_{i:05d}.png" not in writer.done]
     bar = tqdm(total=len(jobs), desc='generate', disable=not progress)
     for b in range(0, len(jobs), batch_size):
         batch = jobs[b:b + batch_size]
@@ -193,13 +171,11 @@ def generate(pipe, out_dir, prompts:dict, n_per_class:int, steps:int=28, guidanc
                       guidance_scale=guidance, max_sequence_length=pipeline_t5_tokens(pipe), output_type='np',
                       generator=[torch.Generator().manual_seed(s) for s in seeds]).images
         for (c, i), s, chip in zip(batch, seeds, pipeline_to_chips(images)):
-            rel = f"{c}/{c}_{i:05d}.png"; (out_dir/c).mkdir(exist_ok=True)
-            with atomic_path(out_dir/rel) as tmp: Image.fromarray(chip).save(tmp, format='PNG')
-            rows.append(dict(path=rel, cls=c, id=i, prompt=prompts[c], seed=s, steps=steps, guidance=guidance, adapter=adapter, base=base, pixel_spacing_m=pixel_spacing_m))
-        with atomic_path(man_path) as tmp: pd.DataFrame(rows, columns=GENERATED_COLUMNS).to_csv(tmp, index=False)
-        bar.update(len(batch))
+            writer.write(f"{c}/{c}_{i:05d}.png", chip, cls=c, id=i, prompt=prompts[c], seed=s, steps=steps, guidance=guidance,
+                         adapter=adapter, base=base, pixel_spacing_m=pixel_spacing_m)
+        writer.flush(); bar.update(len(batch))
     bar.close()
-    return pd.DataFrame(rows, columns=GENERATED_COLUMNS)
+    return writer.flush()
 
 # %% ../nbs/08_lora.ipynb #d5758545
 @torch.no_grad()
@@ -227,7 +203,7 @@ def prompt_likelihood_accuracy(pipe, chips:np.ndarray, labels:np.ndarray, prompt
     return dict(accuracy=float((pred == labels).mean()), confusion=confusion.tolist(), times=list(times))
 
 # %% ../nbs/08_lora.ipynb #d4aafb68
-def train_lora_dir(data, out, base=None, preset:str='tiny', sensor=None, classes:list|None=None, seed:int=0,
+def train_lora_dir(data, out, base=None, preset:str|dict='tiny', sensor=None, classes:list|None=None, seed:int=0,
                    progress:bool=True, **overrides)->dict:
     "Train an adapter on the chips under `data` (class folders) with preset settings (`overrides` replace them)."
     p = get_preset(preset); cfg = {**p['lora'], **{k: v for k, v in overrides.items() if v is not None}}
@@ -241,7 +217,7 @@ def train_lora_dir(data, out, base=None, preset:str='tiny', sensor=None, classes
                       pixel_spacing_m=spacing, progress=progress, **cfg)
 
 def generate_dir(adapter, out, classes:list|None=None, n_per_class:int|None=None, steps:int|None=None, guidance:float|None=None,
-                 seed:int=0, batch_size:int|None=None, base=None, preset:str='tiny', progress:bool=True)->pd.DataFrame:
+                 seed:int=0, batch_size:int|None=None, base=None, preset:str|dict='tiny', progress:bool=True)->pd.DataFrame:
     "Generate a content base from a trained adapter (unset options come from the preset)."
     g = get_preset(preset)['generate']
     pipe, meta = load_adapter(adapter, base, device=compute_device(), progress=progress)

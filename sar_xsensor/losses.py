@@ -12,6 +12,7 @@ from dataclasses import dataclass, asdict
 import numpy as np
 import torch
 import torch.nn.functional as F
+from .sensors import get_sensor, sensor_band
 from .sarstats import homogeneous_mask
 
 # %% ../nbs/10_losses.ipynb #cb64040d
@@ -77,7 +78,6 @@ def highpass_mask(n:int, radius:float)->torch.Tensor:
 
 def sensor_cutoff(sensor, chip_spacing_m:float)->float:
     "Half-bandwidth of `sensor` (the finer of range and azimuth) in cycles per chip pixel, capped at Nyquist (0.5)."
-    from sar_xsensor.simulate import get_sensor, sensor_band
     band = max(sensor_band(get_sensor(sensor)))
     return float(min(0.5, band/2*chip_spacing_m))
 
@@ -104,6 +104,7 @@ def radial_log_power(x:torch.Tensor, bins:int|None=None)->torch.Tensor:
     P = P/(P.sum(1, keepdim=True) + 1e-12)
     return torch.log(P @ ring_means(x.shape[-1], bins or x.shape[-1]//2).to(P) + 1e-12)
 
+# %% ../nbs/10_losses.ipynb #ff8fac4b
 def frequency_loss(x_opt:torch.Tensor, x_style:torch.Tensor, radius:float=0.25, kind:str='log_magnitude')->torch.Tensor:
     "Eq. 21: mean |M_HF ⊙ (S(x_opt) − S(x_sty))| over the high-pass band; S a 2-D spectrum, or the radial log power ('radial_log_power')."
     if x_opt.shape != x_style.shape: raise ValueError(f"opt {tuple(x_opt.shape)} and style {tuple(x_style.shape)} differ")

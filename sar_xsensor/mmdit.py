@@ -6,7 +6,8 @@
 __all__ = ['PROMPT_CHARS', 'FOUNDATION_CONFIG', 'FOUNDATION_T5_TOKENS', 'FOUNDATION_DIR', 'SD3_LAYOUT', 'SD3_T5_LAYOUT',
            'modulation', 'modulate', 'rms_norm', 'heads', 'qkv', 'joint_attention', 'feed_forward', 'mmdit_block',
            'SpaceToDepthVAE', 'char_tokenizer', 'build_foundation', 'pipeline_t5_tokens', 'check_sd3_dir',
-           'quiet_loading', 'load_pipeline', 'attention_probs']
+           'quiet_loading', 'load_pipeline', 'encode_prompts', 'chips_to_pipeline', 'pipeline_to_chips',
+           'pixels_to_latents', 'check_chip_size', 'attention_probs']
 
 # %% ../nbs/06_mmdit.ipynb #4268dd13
 import torch
@@ -79,9 +80,11 @@ def mmdit_block(block:JointTransformerBlock, x:torch.Tensor, c:torch.Tensor, y:t
 
 # %% ../nbs/06_mmdit.ipynb #f3e614fb
 import logging, string
+import numpy as np
 import sar_xsensor
 from pathlib import Path
 from .core import child_seed
+from .data import chips_to_signed
 from transformers import CLIPTokenizer, CLIPTextConfig, CLIPTextModelWithProjection
 from transformers.utils import logging as transformers_logging
 from diffusers.utils import logging as diffusers_logging
@@ -166,6 +169,7 @@ FOUNDATION_DIR = Path(sar_xsensor.__file__).parent/'models'/'sar-fm'   # the shi
 SD3_LAYOUT = {'model_index.json': 'file', 'scheduler/scheduler_config.json': 'file', 'transformer/config.json': 'file',
               'vae/config.json': 'file', 'text_encoder/config.json': 'file', 'text_encoder_2/config.json': 'file',
               'tokenizer': 'dir', 'tokenizer_2': 'dir'}
+
 SD3_T5_LAYOUT = {'text_encoder_3/config.json': 'file', 'tokenizer_3': 'dir'}
 
 def check_sd3_dir(path, t5:bool=False)->Path:
@@ -187,8 +191,10 @@ def check_sd3_dir(path, t5:bool=False)->Path:
 class _KnownVAEType(logging.Filter):
     "diffusers warns that `SpaceToDepthVAE` is not an `AutoencoderKL`; that is by design, so only that warning is dropped."
     def filter(self, record): return 'Expected types for vae' not in record.getMessage()
+
 logging.getLogger('diffusers.pipelines.pipeline_utils').addFilter(_KnownVAEType())
 
+# %% ../nbs/06_mmdit.ipynb #31642f7b
 @contextmanager
 def quiet_loading(progress:bool=True):
     "While loading a pipeline: transformers' warnings off (its image processors warn that torchvision is missing; the pipelines never use them); without `progress`, the loading bars off too."
@@ -206,6 +212,7 @@ def load_pipeline(base=None, dtype:torch.dtype|None=None, device=None, t5:bool=F
     path = check_sd3_dir(FOUNDATION_DIR if base is None else base, t5=t5)
     if dtype is None: dtype = torch.bfloat16 if (base is not None and torch.cuda.is_available()) else torch.float32
     kw = {} if t5 else dict(text_encoder_3=None, tokenizer_3=None)
+    import sar_xsensor.mmdit   # the shipped model's VAE class lives there, and diffusers loads classes of imported modules only
     try:
         with quiet_loading(progress): pipe = StableDiffusion3Pipeline.from_pretrained(path, dtype=dtype, local_files_only=True, **kw)
     except (OSError, ValueError) as e: raise RuntimeError(f"could not load the SD3 pipeline from {path}: {e}") from e
@@ -215,6 +222,31 @@ def load_pipeline(base=None, dtype:torch.dtype|None=None, device=None, t5:bool=F
                            f"{diffusers.__version__} ({e}); sar_xsensor needs transformers>=5 and diffusers>=0.40") from e
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device) if device is not None else pipe
+
+# %% ../nbs/06_mmdit.ipynb #b0000012
+def encode_prompts(pipe, prompts:list)->tuple:
+    "(prompt_embeds, pooled_prompt_embeds) of `prompts` as `pipe` computes them (gradients flow when enabled)."
+    pe, _, pooled, _ = pipe.encode_prompt(prompt=list(prompts), prompt_2=None, prompt_3=None, device=pipe.transformer.device,
+                                          do_classifier_free_guidance=False, max_sequence_length=pipeline_t5_tokens(pipe))
+    return pe, pooled
+
+def chips_to_pipeline(chips, pipe)->torch.Tensor:
+    "Grey chips (B, H, W), uint8 or in [0, 1] → pipeline pixels (B, C_vae, H, W) in [−1, 1]."
+    return chips_to_signed(chips, pipe.vae.config.in_channels)
+
+def pipeline_to_chips(images:np.ndarray)->np.ndarray:
+    "Pipeline output (B, H, W, C) in [0, 1] (`output_type='np'`) → uint8 grey chips (B, H, W)."
+    return np.round(np.clip(np.asarray(images).mean(-1), 0, 1)*255).astype(np.uint8)
+
+def pixels_to_latents(vae, px:torch.Tensor, sample:bool=True)->torch.Tensor:
+    "SD3 latents (z − shift)·scale, z drawn from the posterior (training) or at its mean (`sample=False`, as AD does)."
+    dist = vae.encode(px).latent_dist
+    return ((dist.sample() if sample else dist.mode()) - (vae.config.shift_factor or 0.))*vae.config.scaling_factor
+
+def check_chip_size(pipe, size:int):
+    "Raise unless `size` is a multiple of the pipeline's VAE factor × patch size."
+    m = pipe.vae_scale_factor*pipe.transformer.config.patch_size
+    if size % m: raise ValueError(f"chip size {size} px is not a multiple of {m} (VAE factor × patch size) for this base model")
 
 # %% ../nbs/06_mmdit.ipynb #b841f108
 def attention_probs(attn, x:torch.Tensor, c:torch.Tensor|None=None)->torch.Tensor:

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from sar_xsensor.sarstats import enl, enl_raw, realism_report, impulse_response_width, background_check
-from sar_xsensor.simulate import get_sensor
+from sar_xsensor.sarstats import enl, enl_raw, realism_report
+from sar_xsensor.simulate import impulse_response_width, background_check
+from sar_xsensor.sensors import get_sensor
 
 
 @pytest.mark.parametrize('L', [1, 2, 4, 8])

@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 
 from sar_xsensor.core import CLASSES, get_preset
-from sar_xsensor.simulate import (SPECS, build_benchmark, get_sensor, load_catalog, load_sensors, render, simulate_chips,
-                                  export_display, display_to_intensity, MANIFEST_COLUMNS)
+from sar_xsensor.sensors import SPECS, get_sensor, load_sensors, export_display, display_to_intensity
+from sar_xsensor.simulate import build_benchmark, load_catalog, render, simulate_chips, MANIFEST_COLUMNS
 
 
 def test_catalog_has_table1_classes_with_published_dimensions():
@@ -42,7 +42,7 @@ def test_deterministic_by_seed_and_seed_sensitive():
 
 
 def test_export_roundtrip_db_window():
-    from sar_xsensor.simulate import Sensor
+    from sar_xsensor.sensors import Sensor
     fc1 = Sensor(**{**get_sensor('fc1_like').to_dict(), 'export': dict(kind='db_window', lo_db=-25., hi_db=5.)})
     I = 10**(np.linspace(-24, 4, 64*64)/10).reshape(1, 64, 64).astype(np.float32)
     back = display_to_intensity(export_display(I, fc1), fc1)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLE_PAGES = ('index', '20_table2', '21_table3', '22_table4')      # must show an HTML table with rows
-FIGURE_PAGES = ('08_lora', '11_migrate', '12_baselines', '04a_calibration', '20_table2')   # every figure cell shows its image
+FIGURE_PAGES = ('08_lora', '11_migrate', '12_baselines', '04a_calibration', '20_table2', '30_stage1_tuning', '31_stage2_tuning')   # every figure cell shows its image
 
 def _outputs(cell): return [o for o in cell.get('outputs', [])]
 

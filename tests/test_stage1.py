@@ -11,9 +11,12 @@ from diffusers import StableDiffusion3Pipeline
 
 from sar_xsensor.core import CLASSES
 from sar_xsensor.mmdit import build_foundation, load_pipeline, check_sd3_dir, pipeline_t5_tokens, FOUNDATION_DIR
-from sar_xsensor.foundation import build_corpus, near_target_sensor, sar_prompt, encode_prompts
+from sar_xsensor.foundation import build_corpus, near_target_sensor
+from sar_xsensor.sensors import sar_prompt
+from sar_xsensor.mmdit import encode_prompts
 from sar_xsensor.lora import train_lora, load_adapter, generate, read_adapter_meta
-from sar_xsensor.simulate import simulate_chips, get_sensor
+from sar_xsensor.simulate import simulate_chips
+from sar_xsensor.sensors import get_sensor
 from sar_xsensor.cli import main
 
 EXE = shutil.which('sar-xsensor') or str(Path(sys.executable).parent/'sar-xsensor')
