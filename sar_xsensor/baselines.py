@@ -547,13 +547,14 @@ def plot_curves(history:list, path, title:str=''):
 # %% ../nbs/12_baselines.ipynb #f46c0109
 # Longer than 40 lines: folder in, folder out: read, translate in batches, write chips and the manifest, resume.
 def translate_dir(method:str, source, target, out, preset:str|dict='tiny', epochs:int|None=None, seed:int=0,
-                  source_sensor=None, target_sensor=None, batch_size:int=64, progress:bool=True)->pd.DataFrame:
+                  source_sensor=None, target_sensor=None, batch_size:int=64, progress:bool=True, sensors=None)->pd.DataFrame:
     "Translate every chip under `source` toward the style of the target training chips under `target`; resumable; the manifest."
     if method not in BASELINES: raise ValueError(f"unknown baseline {method!r}; choose one of {list(BASELINES)}")
     p = get_preset(preset)
     size = p['benchmark']['chip_px']
     classes = common_classes(source, target)
     src, tgt = load_chips(source, size, classes), load_chips(target, size, classes)
+    search = [sensors] if sensors else []                    # sensor names: the folders' own sensor files, then `sensors`
     out = Path(out); writer = ChipWriter(out, BASELINE_COLUMNS)
     cfg = GANConfig.from_preset(p, epochs=epochs, size=size)
     if method in GAN_METHODS:
@@ -563,11 +564,13 @@ def translate_dir(method:str, source, target, out, preset:str|dict='tiny', epoch
         model.eval()
         run = lambda idx, i: translate_chips(model, src.x[idx], batch_size, child_seed(seed, 'translate', i))
     elif method == 'histmatch':
-        s_sensor, t_sensor = (manifest_sensor(src.df, source_sensor, 'source', source), manifest_sensor(tgt.df, target_sensor, 'target', target)) \
+        s_sensor, t_sensor = (manifest_sensor(src.df, source_sensor, 'source', source, search), manifest_sensor(tgt.df, target_sensor, 'target', target, search)) \
             if ('sensor' in src.df or source_sensor) else (None, None)
         run = lambda idx, i: histogram_match(src.x[idx], tgt.x, s_sensor, t_sensor, seed=child_seed(seed, 'histmatch', i))
     else:
-        s_sensor, t_sensor = manifest_sensor(src.df, source_sensor, 'source', source), manifest_sensor(tgt.df, target_sensor, 'target', target)
+        why = 'physics degradation re-renders with both sensors\' resolution, looks and noise'
+        s_sensor, t_sensor = (manifest_sensor(src.df, source_sensor, 'source', source, search, why),
+                              manifest_sensor(tgt.df, target_sensor, 'target', target, search, why))
         s_sp, t_sp = manifest_spacing(src.df), manifest_spacing(tgt.df)
         run = lambda idx, i: degrade(src.x[idx], s_sensor, t_sensor, None if s_sp is None else s_sp[idx],
                                      None if t_sp is None else float(np.median(t_sp)), seed=child_seed(seed, 'degrade', i))

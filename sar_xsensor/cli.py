@@ -26,11 +26,16 @@ def simulate(preset:str='tiny',    # benchmark preset: tiny, bench or paper
              seed:int=0,             # world seed
              sensors:str=None,       # optional JSON file with the sensor definitions to use instead of the shipped ones
              catalog:str=None,       # optional aircraft catalog CSV instead of the shipped one
+             classes:str=None,       # comma-separated classes (default: the preset's); each must be in the catalog
+             source_per_class:int=None, # source chips per class (default: the preset's counts)
+             target_per_class:int=None, # target training chips per class (default: the preset's; validation and test chips come on top)
+             source_sensor:str=None, # source sensor name, from --sensors or shipped (default: the preset's)
+             target_sensor:str=None, # target sensor name (default: the preset's)
              quiet:bool=False):      # no progress bar
     "Simulate the two-sensor SAR aircraft benchmark of a preset."
-    from sar_xsensor.simulate import build_benchmark
-    man = build_benchmark(out, get_preset(preset)['benchmark'], seed=seed, progress=not quiet,
-                          sensors_file=sensors, catalog_file=catalog)
+    from sar_xsensor.simulate import build_benchmark, benchmark_with
+    bench = benchmark_with(get_preset(preset)['benchmark'], _split_list(classes), source_per_class, target_per_class, source_sensor, target_sensor)
+    man = build_benchmark(out, bench, seed=seed, progress=not quiet, sensors_file=sensors, catalog_file=catalog)
     _say(f"{len(man)} chips written to {out}")
     _say(man.groupby(['domain', 'cls']).size().unstack(0).to_string())
     return man
@@ -39,10 +44,13 @@ def stats(dir_a:str,                  # first chip folder (class folders)
           dir_b:str,                  # second chip folder
           sensor_a:str=None,          # sensor of dir_a, to invert its display mapping when no .npy intensities exist
           sensor_b:str=None,          # sensor of dir_b
+          sensors:str=None,           # sensor definitions (JSON): names not in a folder's own specs/sensors.json are looked up here, then among the shipped sensors
+          size:int=None,              # fit every chip to SIZE × SIZE px first (needed when a folder mixes chip sizes)
+          fit:str='pad_resize',       # how to fit: pad_resize (keeps the aspect ratio), crop or resize
           out:str=None):              # optional JSON output
     "Realism report (ENL, dB-histogram distances, spectrum distance) between two chip folders."
     from sar_xsensor.sarstats import realism_report
-    rep = realism_report(dir_a, dir_b, sensor_a, sensor_b)
+    rep = realism_report(dir_a, dir_b, sensor_a, sensor_b, sensors=sensors, size=size, fit=fit)
     if out: write_json_atomic(out, make_record('realism_report', dict(dir_a=dir_a, dir_b=dir_b), rep))
     _say(json.dumps(rep, indent=1))
     return rep
@@ -79,10 +87,15 @@ def reproduce(preset:str='tiny',           # preset: tiny, bench or paper
               tables:str='table2,table3,table4', # which tables to run
               source_sensor:str=None,      # with --source: the source sensor (shipped name or JSON file), for prompts and baselines
               target_sensor:str=None,      # with --target: the target sensor (shipped name or JSON file), for Stage 2's physics losses
+              sensors:str=None,            # sensor definitions (JSON): names not in a folder's own specs/sensors.json are looked up here, then among the shipped sensors
               quiet:bool=False):           # no progress bars
     "The main job: the whole framework and its baselines, ending in Tables 2–4 and Figs. 7–11 (cached, resumable)."
     from sar_xsensor.experiments import reproduce_run, format_table
     t0 = time.time()
+    if sensors and source is not None:           # resolve the names once: each folder's own sensor file, then --sensors
+        from sar_xsensor.data import scan_chips, manifest_sensor
+        source_sensor = manifest_sensor(scan_chips(source), source_sensor, search=[sensors])
+        target_sensor = manifest_sensor(scan_chips(target), target_sensor, search=[sensors])
     res = reproduce_run(preset, out, seeds, seed, source, target, target_train_per_class, base_model, tuple(_split_list(tables)),
                         progress=not quiet, source_sensor=source_sensor, target_sensor=target_sensor,
                         worlds=None if worlds is None else [int(w) for w in _split_list(worlds)])
@@ -120,6 +133,7 @@ def train_lora(data:str=None,            # class-folder tree of source-sensor ch
                base_model:str=None,      # local SD3/SD3.5 diffusers folder (default: the shipped foundation model)
                preset:str='tiny',        # preset for unset options: tiny, bench or paper
                sensor:str=None,          # sensor named in the prompts (default: from the data's manifest; none: "SAR image, <class>")
+               sensors:str=None,         # sensor definitions (JSON): names not in a folder's own specs/sensors.json are looked up here, then among the shipped sensors
                classes:str=None,         # comma-separated subset of classes
                steps:int=None,           # training steps
                rank:int=None,            # LoRA rank r
@@ -133,7 +147,7 @@ def train_lora(data:str=None,            # class-folder tree of source-sensor ch
     "Train a LoRA on the MM-DiT's Q/K/V projections on labelled source-sensor chips."
     _require(data=data, out=out)
     from sar_xsensor.lora import train_lora_dir
-    meta = train_lora_dir(data, out, base_model, preset, sensor, _split_list(classes), seed, progress=not quiet, steps=steps,
+    meta = train_lora_dir(data, out, base_model, preset, sensor, _split_list(classes), seed, progress=not quiet, sensors=sensors, steps=steps,
                           rank=rank, alpha=alpha, targets=_split_list(targets), batch_size=batch_size, lr=lr,
                           text_encoder_rank=text_encoder_rank)
     _say(f"adapter written to {out}: {len(meta['classes'])} classes, {meta['n_chips']} chips, {meta['steps']} steps, "
@@ -172,11 +186,14 @@ def migrate(content:str=None,            # content chips (class folders): raw so
             freq_kind:str='log_magnitude', # spectrum of the high-frequency loss: 'log_magnitude' or 'radial_log_power'
             layers:str=None,             # comma-separated attention-layer indices (default: all)
             target_sensor:str=None,      # target sensor (default: from the style folder's manifest)
+            sensors:str=None,            # sensor definitions (JSON): names not in a folder's own specs/sensors.json are looked up here, then among the shipped sensors
             backbone:str='dit',          # 'dit' (MM-DiT: shipped foundation model or SD3.5) or 'unet' (SD1.5-style, needs --base-model)
             base_model:str=None,         # local diffusers directory of the backbone (default for dit: the shipped foundation model)
             batch_size:int=16,           # chips per optimisation batch
             seed:int=0,                  # seed (style draws, patch draws)
             keep_scale:bool=False,       # do not resample content chips to the target chips' pixel spacing
+            target_spacing:float=None,   # target chips' pixel spacing in m (default: the style folder's manifest)
+            source_spacing:float=None,   # content chips' pixel spacing in m where their manifest gives none
             quiet:bool=False):           # no progress bar
     "Stage 2: migrate the target sensor's imaging style onto content chips by attention distillation."
     from sar_xsensor.migrate import migrate_dir, MigrationConfig
@@ -184,8 +201,9 @@ def migrate(content:str=None,            # content chips (class folders): raw so
     _require(content=content, style=style, out=out)
     cfg = MigrationConfig(steps=steps, lr=lr, weights=MigrationWeights(w_ad, w_content, w_speckle, w_freq),
                           layers=[int(i) for i in _split_list(layers)] if layers else None, match_spacing=not keep_scale,
-                          freq_kind=freq_kind)
-    man = migrate_dir(content, style, out, target_sensor, base_model, cfg, batch_size, seed, progress=not quiet, backbone=backbone)
+                          freq_kind=freq_kind, chip_spacing_m=target_spacing, content_spacing_m=source_spacing)
+    man = migrate_dir(content, style, out, target_sensor, base_model, cfg, batch_size, seed, progress=not quiet, backbone=backbone,
+                      sensors=sensors)
     _say(f"{len(man)} migrated chips in {out}")
     return man
 
@@ -199,11 +217,12 @@ def baseline(method:str,                 # cyclegan, cut, stargan, pix2pix, hist
              seed:int=0,                 # seed (initialisation, batches, speckle)
              source_sensor:str=None,     # source sensor for histmatch/degrade (default: from the manifest)
              target_sensor:str=None,     # target sensor for histmatch/degrade (default: from the manifest)
+             sensors:str=None,           # sensor definitions (JSON): names not in a folder's own specs/sensors.json are looked up here, then among the shipped sensors
              quiet:bool=False):          # no progress bars
     "Comparison baselines: train (GANs) and translate every source chip into the target sensor's style."
     from sar_xsensor.baselines import translate_dir
     _require(source=source, target=target, out=out)
-    man = translate_dir(method, source, target, out, preset, epochs, seed, source_sensor, target_sensor, progress=not quiet)
+    man = translate_dir(method, source, target, out, preset, epochs, seed, source_sensor, target_sensor, progress=not quiet, sensors=sensors)
     _say(f"{len(man)} chips translated by {method} in {out}")
     return man
 

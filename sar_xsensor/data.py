@@ -60,11 +60,17 @@ def _resize(a:np.ndarray, size:int)->np.ndarray:
     if a.shape[0] >= size and a.shape[1] >= size: return F.interpolate(t, size=(size, size), mode='area')[0, 0].numpy()
     return F.interpolate(t, size=(size, size), mode='bilinear', align_corners=False)[0, 0].numpy()
 
-def _pad_to(a:np.ndarray, h:int, w:int)->np.ndarray:
+def _pad_to(a:np.ndarray, h:int, w:int, ring:int=2)->np.ndarray:
+    "`a` centred in an (≥h, ≥w) array whose margin is drawn from `a`'s own outer `ring` of pixels: background clutter, not stretched edges."
     ph, pw = max(0, h - a.shape[0]), max(0, w - a.shape[1])
-    return np.pad(a, ((ph//2, ph - ph//2), (pw//2, pw - pw//2)), mode='edge')
+    if not (ph or pw): return a
+    k = max(1, min(ring, a.shape[0]//2, a.shape[1]//2))
+    border = np.concatenate([a[:k].ravel(), a[-k:].ravel(), a[:, :k].ravel(), a[:, -k:].ravel()])
+    out = np.random.default_rng(0).choice(border, (a.shape[0] + ph, a.shape[1] + pw)).astype(a.dtype)   # fixed seed: deterministic
+    out[ph//2:ph//2 + a.shape[0], pw//2:pw//2 + a.shape[1]] = a
+    return out
 
-def fit_chip(a:np.ndarray, size:int, fit:str='resize')->np.ndarray:
+def fit_chip(a:np.ndarray, size:int, fit:str='pad_resize')->np.ndarray:
     "Bring a (H, W) chip to (size, size) by the policy `fit` ('resize', 'crop' or 'pad_resize')."
     if fit not in FIT_POLICIES: raise ValueError(f"unknown fit policy {fit!r}; choose one of {FIT_POLICIES}")
     if a.shape == (size, size): return a
@@ -112,16 +118,20 @@ def scan_chips(root, classes:list|None=None, skip_bad:bool=False, manifest:bool=
             extra = [c for c in man.columns if c not in ('cls',)]
             df = df.merge(man[extra], on='path', how='left')
     df.attrs['skipped'] = skipped
+    # a benchmark keeps its sensors beside its manifest: names in the manifest resolve there first
+    specs = None if m is None else m.resolve().parent/'specs'/'sensors.json'     # (a linked manifest: its real folder)
+    df.attrs['sensor_files'] = [str(specs)] if specs is not None and specs.is_file() else []
     return df
 
 # %% ../nbs/02_data.ipynb #msens001
-def manifest_sensor(df:pd.DataFrame, given=None, what:str|None=None, folder=None):
-    "The sensor of a chip table: `given` if set, else the one sensor its manifest names; None, or an error naming `what` and `folder`, otherwise."
-    if given is not None: return given
+def manifest_sensor(df:pd.DataFrame, given=None, what:str|None=None, folder=None, search:list=(), why:str=''):
+    "The `Sensor` of a chip table: `given`, else the one sensor its manifest names, looked up in the folder's own sensor file, then in `search`, then the shipped ones; None, or an error naming `what` and `folder`, otherwise."
+    files = [*df.attrs.get('sensor_files', []), *search]
+    if given is not None: return get_sensor(given, files)
     s = df['sensor'].dropna().unique() if 'sensor' in df else []
-    if len(s) == 1: return s[0]
+    if len(s) == 1: return get_sensor(s[0], files)
     if what is None: return None
-    raise ValueError(f"{folder or 'chips'}: cannot tell the {what} sensor from the manifest ({len(s)} sensors named); "
+    raise ValueError(f"{folder or 'chips'}: cannot tell the {what} sensor from the manifest ({len(s)} sensors named){why and f'; {why}'}; "
                      f"pass it (--{what}-sensor: a shipped sensor name or a sensor JSON file)")
 
 def manifest_spacing(df:pd.DataFrame)->np.ndarray|None:
@@ -162,7 +172,7 @@ def _to_unit(a:np.ndarray)->np.ndarray:
     return (a - lo)/(hi - lo) if hi > lo else np.zeros_like(a)
 
 # %% ../nbs/02_data.ipynb #52213dd4
-def load_chips(root, size:int, classes:list|None=None, fit:str='resize', skip_bad:bool=False, df=None)->ChipSet:
+def load_chips(root, size:int, classes:list|None=None, fit:str='pad_resize', skip_bad:bool=False, df=None)->ChipSet:
     "Load the class-folder tree at `root` (or the rows of `df`) as a `ChipSet` of (size, size) chips."
     df = scan_chips(root, classes, skip_bad) if df is None else df.reset_index(drop=True)
     classes = sorted(df.cls.unique()) if classes is None else list(classes)
@@ -255,16 +265,18 @@ def load_split(df:pd.DataFrame, path)->pd.Series:
     return pd.Series(labels, index=df.index, name='split')
 
 # %% ../nbs/02_data.ipynb #88a0c529
-def load_intensity(df:pd.DataFrame, sensor=None)->np.ndarray:
-    "Linear intensity (N, H, W) of the chips in `df`: the `.npy` beside each export if present, else the sensor's inverse display mapping."
+def load_intensity(df:pd.DataFrame, sensor=None, search:list=(), size:int|None=None, fit:str='pad_resize')->np.ndarray:
+    "Linear intensity (N, H, W) of the chips in `df`: the `.npy` beside each export if present, else the inverse display mapping of `sensor` (default: the manifest's); each fitted to `size` when given."
     out = []
     for p in df.path:
         npy = Path(p).with_suffix('.npy')
-        if npy.exists(): out.append(read_chip(npy))
-        elif sensor is None: raise ValueError(f"{p}: no intensity file beside it; name the sensor to invert its display mapping")
-        else: out.append(display_to_intensity(read_chip(p), get_sensor(sensor)))
-    shapes = {a.shape for a in out}
-    if len(shapes) > 1: raise ValueError(f"chips have different shapes {sorted(shapes)}; fit them first")
+        if npy.exists(): out.append(read_chip(npy)); continue
+        sensor = manifest_sensor(df, sensor, search=search)
+        if sensor is None: raise ValueError(f"{p}: no intensity file beside it and no sensor in a manifest; name the sensor to invert its display mapping")
+        out.append(display_to_intensity(read_chip(p), sensor))
+    if size is not None: out = [fit_chip(a.astype(np.float32), size, fit) for a in out]
+    shapes = sorted({a.shape for a in out})
+    if len(shapes) > 1: raise ValueError(f"chips have {len(shapes)} different shapes (e.g. {shapes[:3]}); give a size to fit them to (--size)")
     return np.stack(out)
 
 # %% ../nbs/02_data.ipynb #b0000032

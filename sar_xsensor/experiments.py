@@ -466,7 +466,7 @@ def reproduce_run(preset:str|dict='tiny', out='runs/tiny', seeds:int|None=None, 
         data0, content = datas[worlds[0]], out/'stage1'/'content'
         one_world = [t for t in tables if t in p.get('one_world_tables', [])]     # e.g. Table 4: its own rows in the first world only
         plan = world_plan(tables, worlds, one_world, available=set(data0))
-        sets, (losses, baselines) = plan[worlds[0]], stages_of(plan[worlds[0]])
+        sets = plan[worlds[0]]
         seconds = run_stage1(out, data0, p, base, worlds[0], progress, source_sensor)
         for w in worlds:
             for k, v in run_stages(out/f'world{w}', datas[w], p, *stages_of(plan[w]), base, w, progress, source_sensor, target_sensor, content).items():

@@ -204,13 +204,13 @@ def prompt_likelihood_accuracy(pipe, chips:np.ndarray, labels:np.ndarray, prompt
 
 # %% ../nbs/08_lora.ipynb #d4aafb68
 def train_lora_dir(data, out, base=None, preset:str|dict='tiny', sensor=None, classes:list|None=None, seed:int=0,
-                   progress:bool=True, **overrides)->dict:
+                   progress:bool=True, sensors=None, **overrides)->dict:
     "Train an adapter on the chips under `data` (class folders) with preset settings (`overrides` replace them)."
     p = get_preset(preset); cfg = {**p['lora'], **{k: v for k, v in overrides.items() if v is not None}}
     pipe = load_pipeline(base, progress=progress)
     size = p['benchmark']['chip_px'] if base is not None else pipe.transformer.config.sample_size*pipe.vae_scale_factor
     df = scan_chips(data, classes)
-    sensor = manifest_sensor(df, sensor)
+    sensor = manifest_sensor(df, sensor, search=[sensors] if sensors else [])
     cs = load_chips(data, size, df=df)
     sp = manifest_spacing(df); spacing = None if sp is None else float(np.median(sp))
     return train_lora(pipe, cs.x, [cs.classes[i] for i in cs.y], out, sensor=sensor, base=base, seed=seed,

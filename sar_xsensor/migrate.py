@@ -37,8 +37,9 @@ class MigrationConfig:
     patch: int = 8                  # N of Eq. 20
     radius: float|None = None       # high-pass radius, cycles/px (None: half the target sensor's cutoff)
     freq_kind: str = 'log_magnitude'  # spectrum of L_f (losses.frequency_loss): 'log_magnitude' or 'radial_log_power'
-    chip_spacing_m: float|None = None  # target chip pixel spacing, for the default radius
+    chip_spacing_m: float|None = None  # target chip pixel spacing (default: the style folder's manifest), for the radius and the resampling
     match_spacing: bool = True      # resample content to the target chips' pixel spacing first (when both are known)
+    content_spacing_m: float|None = None  # content chips' pixel spacing where their manifest gives none (your own folders)
     def __post_init__(self):
         if self.freq_kind not in ('log_magnitude', 'radial_log_power'): raise ValueError(f"unknown freq_kind {self.freq_kind!r}: 'log_magnitude' or 'radial_log_power'")
     def to_dict(self)->dict: return {**asdict(self), 'weights': self.weights.to_dict()}
@@ -176,21 +177,23 @@ def content_spacing(cdf:pd.DataFrame, folder, cfg:MigrationConfig)->np.ndarray|N
     "Per-chip pixel spacing of the content chips when they are to be resampled to the target's, else None (with a warning if unknown)."
     if not cfg.match_spacing: return None
     sp = manifest_spacing(cdf)
+    if sp is None and cfg.content_spacing_m: sp = np.full(len(cdf), float(cfg.content_spacing_m))
     if cfg.chip_spacing_m is None or sp is None:
-        warnings.warn(f"pixel spacing unknown for {'the target chips' if cfg.chip_spacing_m is None else folder}: "
-                      "content chips are migrated at their own scale (give both folders a manifest with pixel_spacing_m)")
+        warnings.warn(f"pixel spacing unknown for {'the target chips' if cfg.chip_spacing_m is None else folder}: content chips are "
+                      "migrated at their own scale (give --target-spacing/--source-spacing, or manifests with pixel_spacing_m)")
         return None
     return sp
 
 # %% ../nbs/11_migrate.ipynb #233cb63a
 def migrate_dir(content, style, out, target_sensor=None, base=None, cfg:MigrationConfig|None=None, batch_size:int=16,
-                seed:int=0, progress:bool=True, backbone:str='dit')->pd.DataFrame:
+                seed:int=0, progress:bool=True, backbone:str='dit', sensors=None)->pd.DataFrame:
     "Migrate every chip under `content` toward style references from `style`; resumable; returns the manifest."
     cfg = cfg or MigrationConfig()
     bb = load_backbone(backbone, base, device=compute_device(), progress=progress)
     size = bb.network.config.sample_size*bb.pipe.vae_scale_factor if (base is None and backbone == 'dit') else None
     cdf, sdf = scan_chips(content), scan_chips(style)
-    target_sensor = manifest_sensor(sdf, target_sensor, 'target', style)
+    target_sensor = manifest_sensor(sdf, target_sensor, 'target', style, search=[sensors] if sensors else [],   # folder's sensors, then `sensors`
+                                    why="Stage 2's speckle and frequency losses use its looks and resolution")
     target_sp = manifest_spacing(sdf)
     if cfg.chip_spacing_m is None and target_sp is not None: cfg.chip_spacing_m = float(np.median(target_sp))
     size = size or int(read_size(cdf.path.iloc[0]))

@@ -102,16 +102,17 @@ def db_histogram_distances(a, b, mask_a=None, mask_b=None)->dict:
                 js=float(jensenshannon(ha/ha.sum(), hb/hb.sum(), base=2)**2))
 
 # %% ../nbs/03_sarstats.ipynb #e8e52fad
-def _as_intensity(x, sensor=None)->np.ndarray:
-    if isinstance(x, (str, Path)): return load_intensity(scan_chips(x), sensor)
+def _as_intensity(x, sensor=None, search:list=(), size:int|None=None, fit:str='pad_resize')->np.ndarray:
+    if isinstance(x, (str, Path)): return load_intensity(scan_chips(x), sensor, search, size, fit)
     x = np.asarray(x, dtype=np.float64)
     if x.ndim == 2: x = x[None]
     if x.ndim != 3: raise ValueError(f"expected chips (N, H, W), got shape {x.shape}")
     return x
 
-def realism_report(a, b, sensor_a=None, sensor_b=None, window:int=8)->dict:
-    "Distances between chip sets `a` and `b` (arrays of linear intensity or folders)."
-    A, B = _as_intensity(a, sensor_a), _as_intensity(b, sensor_b)
+def realism_report(a, b, sensor_a=None, sensor_b=None, window:int=8, sensors=None, size:int|None=None, fit:str='pad_resize')->dict:
+    "Distances between chip sets `a` and `b` (arrays of linear intensity or folders; a folder's sensor names resolve in its own sensor file, then `sensors`, then the shipped ones)."
+    search = [sensors] if sensors else []
+    A, B = _as_intensity(a, sensor_a, search, size, fit), _as_intensity(b, sensor_b, search, size, fit)   # folders: chips fitted to `size`
     ma, mb = ~bright_mask(A), ~bright_mask(B)
     enl_a, enl_b = enl(A, window), enl(B, window)
     rep = dict(n_a=len(A), n_b=len(B), enl_a=enl_a, enl_b=enl_b, enl_ratio=enl_a/enl_b,

@@ -63,19 +63,22 @@ def load_sensors(path=None)->dict:
     if not path.exists(): raise FileNotFoundError(f"sensor file not found: {path}")
     try: raw = json.loads(path.read_text())
     except json.JSONDecodeError as e: raise ValueError(f"sensor file {path} is not valid JSON: {e}") from None
-    try: return {k: Sensor(name=k, **v) for k, v in raw.items()}
+    try: return {k: Sensor(**{**v, 'name': k}) for k, v in raw.items()}   # the key names the sensor (a benchmark's copy repeats it)
     except TypeError as e: raise ValueError(f"sensor file {path}: {e}") from None
 
-def get_sensor(name_or_path)->Sensor:
-    "A shipped sensor by name, or the single sensor in a user's JSON file."
+def get_sensor(name_or_path, search:list=())->Sensor:
+    "A sensor by name, from the sensor files in `search` (in order: e.g. a benchmark's `specs/sensors.json`, a user's file), then the shipped ones; or the single sensor of a JSON file."
     if isinstance(name_or_path, Sensor): return name_or_path
-    shipped = load_sensors()
-    if name_or_path in shipped: return shipped[name_or_path]
-    if Path(str(name_or_path)).exists():
+    tried = []
+    for f in [*map(Path, search), SPECS/'sensors.json']:
+        if not f.is_file(): continue
+        known = load_sensors(f); tried.append(f"{f} ({', '.join(known)})")
+        if name_or_path in known: return known[name_or_path]
+    if Path(str(name_or_path)).is_file():
         user = load_sensors(name_or_path)
         if len(user) != 1: raise ValueError(f"{name_or_path} defines {len(user)} sensors; name one of {list(user)}")
         return next(iter(user.values()))
-    raise ValueError(f"unknown sensor {name_or_path!r}: not one of {list(shipped)} and not a file")
+    raise ValueError(f"unknown sensor {name_or_path!r}: not in {'; '.join(tried)}, and not a sensor file")
 
 # %% ../nbs/00a_sensors.ipynb #5a875657
 def psf(x, band:float, alpha:float):

@@ -6,7 +6,8 @@
 __all__ = ['F_REF_GHZ', 'AIRCRAFT_COLUMNS', 'MANIFEST_COLUMNS', 'load_catalog', 'load_scatterer_types', 'load_backgrounds',
            'aircraft_scatterers', 'wrap_angle', 'scatterer_attributes', 'scatterer_power', 'rotate_layover',
            'shadow_mask', 'target_image', 'background_sigma0', 'RenderOptions', 'render', 'simulate_chips',
-           'target_splits', 'benchmark_plan', 'build_benchmark', 'impulse_response_width', 'background_check']
+           'target_splits', 'benchmark_plan', 'build_benchmark', 'benchmark_with', 'impulse_response_width',
+           'background_check']
 
 # %% ../nbs/01_simulate.ipynb #c2f84faf
 from dataclasses import dataclass
@@ -436,6 +437,19 @@ def build_benchmark(out_dir, bench:dict, seed:int=0, progress:bool=True, sensors
     shutil.copy(catalog_file or SPECS/'aircraft.csv', spec_dir/'aircraft.csv')
     for f in ['scatterers.csv', 'backgrounds.csv']: shutil.copy(SPECS/f, spec_dir/f)
     return manifest
+
+# %% ../nbs/01_simulate.ipynb #b0000052
+def benchmark_with(bench:dict, classes:list|None=None, source_per_class:int|None=None, target_per_class:int|None=None,
+                   source_sensor:str|None=None, target_sensor:str|None=None)->dict:
+    "A copy of the benchmark section `bench` with other classes, per-class counts (target: training chips) or sensors."
+    b = dict(bench); classes = list(classes) if classes else list(b['source_counts'])
+    for domain, n in (('source', source_per_class), ('target', target_per_class)):
+        counts = b[f'{domain}_counts']
+        missing = [c for c in classes if n is None and c not in counts]
+        if missing: raise ValueError(f"no {domain} count for classes {missing} in the preset: give --{domain}-per-class")
+        if n is not None and int(n) < 1: raise ValueError(f"--{domain}-per-class must be at least 1, got {n}")
+        b[f'{domain}_counts'] = {c: int(n) if n is not None else counts[c] for c in classes}
+    return {**b, **({'source_sensor': source_sensor} if source_sensor else {}), **({'target_sensor': target_sensor} if target_sensor else {})}
 
 # %% ../nbs/01_simulate.ipynb #0c947694
 def impulse_response_width(sensor, n:int=64, upsample:int=16, offset=(0.23, -0.41))->tuple:

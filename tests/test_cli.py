@@ -72,3 +72,60 @@ def test_reproduce_shares_the_work_among_processes(tmp_path):
     t = pd.read_csv(tmp_path/'run'/'tables'/'table3.csv')
     assert len(t) == 7 and t.accuracy_mean.between(0, 100).all() and (t.n_seeds == 1).all()   # incl. the no-style row and two ceilings
     assert r.stdout.count('done in') == 1                      # only the main process reports
+
+
+def test_a_sensor_defined_as_data_works_in_every_command(tmp_path):
+    "Sensors of the user's own file: `simulate --sensors` records them in the benchmark, and `stats` and `baseline` find them there"
+    " (before, they stopped with `unknown sensor`); folders without that file take `--sensors FILE`."
+    import pandas as pd
+    from sar_xsensor.sensors import get_sensor
+    defs = {'my_old': get_sensor('tsx_like').to_dict(), 'my_new': {**get_sensor('fc1_like').to_dict(), 'looks': 3}}
+    (tmp_path/'mine.json').write_text(json.dumps({k: {x: y for x, y in v.items() if x != 'name'} for k, v in defs.items()}))
+    bench = tmp_path/'b'
+    import sar_xsensor.core as core
+    from sar_xsensor.simulate import build_benchmark
+    b = dict(core.get_preset('tiny')['benchmark'], source_sensor='my_old', target_sensor='my_new')
+    build_benchmark(bench, b, progress=False, sensors_file=tmp_path/'mine.json')
+    main(['stats', str(bench/'my_old'), str(bench/'my_new'), '--out', str(tmp_path/'s.json')])
+    rep = json.loads((tmp_path/'s.json').read_text())['metrics']
+    assert rep['enl_b'] > rep['enl_a'] > 0
+    main(['baseline', 'histmatch', '--source', str(bench/'my_old'), '--target', str(bench/'my_new'), '--out', str(tmp_path/'hm'), '--quiet'])
+    assert len(pd.read_csv(tmp_path/'hm'/'manifest.csv')) == len(list((bench/'my_old').glob('*/*.png')))
+    plain = tmp_path/'plain'                                  # PNGs copied out of the benchmark: the sensor name needs --sensors
+    for p in (bench/'my_new').glob('*/*.png'): (plain/p.parent.name).mkdir(parents=True, exist_ok=True); shutil.copy(p, plain/p.parent.name/p.name)
+    with pytest.raises(SystemExit, match='my_new'): main(['stats', str(bench/'my_old'), str(plain), '--sensor-b', 'my_new'])
+    main(['stats', str(bench/'my_old'), str(plain), '--sensor-b', 'my_new', '--sensors', str(tmp_path/'mine.json'), '--out', str(tmp_path/'p.json')])
+    assert json.loads((tmp_path/'p.json').read_text())['metrics']['n_b'] == len(list(plain.glob('*/*.png')))
+
+
+def test_simulate_new_classes_and_counts_without_code(tmp_path):
+    "A class added to the catalog, chosen with --classes and counted with --source/--target-per-class."
+    import pandas as pd
+    from sar_xsensor.sensors import SPECS
+    cat = pd.read_csv(SPECS/'aircraft.csv')
+    cat = pd.concat([cat, cat[cat['class'] == 'F-16'].assign(**{'class': 'Test-Jet', 'length_m': 17.0})], ignore_index=True)
+    cat.to_csv(tmp_path/'cat.csv', index=False)
+    main(['simulate', '--out', str(tmp_path/'b'), '--catalog', str(tmp_path/'cat.csv'), '--classes', 'Test-Jet,C-17',
+          '--source-per-class', '2', '--target-per-class', '3', '--quiet'])
+    man = pd.read_csv(tmp_path/'b'/'manifest.csv')
+    assert set(man.cls) == {'Test-Jet', 'C-17'}
+    assert (man[man.domain == 'source'].groupby('cls').size() == 2).all()
+    assert (man[(man.domain == 'target') & (man.split == 'train')].groupby('cls').size() == 3).all()
+    with pytest.raises(SystemExit, match='--source-per-class'):
+        main(['simulate', '--out', str(tmp_path/'c'), '--catalog', str(tmp_path/'cat.csv'), '--classes', 'Test-Jet', '--quiet'])
+
+
+def test_stats_on_real_world_folders_of_mixed_sizes(tmp_path, capsys):
+    "Chips of many sizes: a short error naming the fix, then --size fits them (keeping the aspect ratio by default)."
+    import numpy as np
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    for name in ('a', 'b'):
+        for i, (h, w) in enumerate([(30, 45), (64, 64), (120, 80), (50, 100)]*3):
+            (tmp_path/name/'X').mkdir(parents=True, exist_ok=True)
+            Image.fromarray(rng.integers(20, 200, (h, w), dtype=np.uint8)).save(tmp_path/name/'X'/f'{i}.png')
+    args = ['stats', str(tmp_path/'a'), str(tmp_path/'b'), '--sensor-a', 'tsx_like', '--sensor-b', 'fc1_like']
+    with pytest.raises(SystemExit) as e: main(args)
+    assert 'different shapes' in str(e.value) and '--size' in str(e.value) and len(str(e.value)) < 300
+    main(args + ['--size', '48', '--out', str(tmp_path/'s.json')])
+    assert json.loads((tmp_path/'s.json').read_text())['metrics']['n_a'] == 12

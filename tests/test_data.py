@@ -61,3 +61,25 @@ def test_manifest_is_joined(tmp_path):
     assert df.split.tolist() == ['train']*3 + ['val'] + ['test']*2
     tw = scan_chips(tmp_path/'twins'/'fc1_like')                   # the manifest two levels up is found
     assert len(tw) == 2 and (tw.twin_of == tw.id).all() and (tw.domain == 'twin').all()
+
+
+def test_a_sensor_defined_as_data_is_found_from_the_folder(tmp_path):
+    "A benchmark simulated with the user's own sensors resolves them from its specs/sensors.json, also through linked folders."
+    import json
+    from sar_xsensor.simulate import build_benchmark
+    from sar_xsensor.core import get_preset
+    from sar_xsensor.data import manifest_sensor
+    from sar_xsensor.sensors import get_sensor
+    fc1 = {k: v for k, v in get_sensor('fc1_like').to_dict().items() if k != 'name'}
+    tsx = {k: v for k, v in get_sensor('tsx_like').to_dict().items() if k != 'name'}
+    (tmp_path/'mine.json').write_text(json.dumps({'my_old': tsx, 'my_new': {**fc1, 'looks': 3}}))
+    bench = dict(get_preset('tiny')['benchmark'], source_sensor='my_old', target_sensor='my_new', source_counts={'F-16': 2},
+                 target_counts={'F-16': 3}, target_val_per_class=1, target_test_per_class=2, fresh_per_class=0)
+    build_benchmark(tmp_path/'b', bench, progress=False, sensors_file=tmp_path/'mine.json')
+    df = scan_chips(tmp_path/'b'/'my_new')
+    s = manifest_sensor(df, what='target', folder=tmp_path/'b'/'my_new')
+    assert s.name == 'my_new' and s.looks == 3
+    (tmp_path/'linked').mkdir(); (tmp_path/'linked'/'F-16').symlink_to(tmp_path/'b'/'my_new'/'F-16')
+    (tmp_path/'linked'/'manifest.csv').symlink_to(tmp_path/'b'/'manifest.csv')     # as a run's data/target_train
+    assert manifest_sensor(scan_chips(tmp_path/'linked'), what='target').looks == 3
+    with pytest.raises(ValueError, match='not in'): get_sensor('my_new')             # not shipped: the error says where it looked

@@ -122,3 +122,12 @@ def test_resume_after_a_kill_gives_the_same_chips(pipe, tmp_path):
     run(tmp_path/'b')
     assert {p: (tmp_path/'b'/p).read_bytes() for p in full.path} == want
     assert sorted(pd.read_csv(tmp_path/'b'/'manifest.csv').path) == sorted(full.path)
+
+
+def test_spacings_given_by_hand_fill_missing_manifests():
+    "Your own folders without manifests: --target-spacing / --source-spacing let migration resample to the target's scale."
+    import pandas as pd
+    from sar_xsensor.migrate import content_spacing, MigrationConfig
+    cdf = pd.DataFrame(dict(path=['a.png', 'b.png'], cls=['x', 'x']))
+    assert content_spacing(cdf, 'c', MigrationConfig(chip_spacing_m=2.5, content_spacing_m=1.5)).tolist() == [1.5, 1.5]
+    with pytest.warns(UserWarning, match='--source-spacing'): assert content_spacing(cdf, 'c', MigrationConfig(chip_spacing_m=2.5)) is None
