@@ -84,6 +84,7 @@ def reproduce(preset:str='tiny',           # preset: tiny, bench or paper
               target:str=None,             # your own target-sensor chips (class folders)
               target_train_per_class:int=None, # keep only N target training chips per class (scarcer target)
               base_model:str=None,         # local SD3.5 directory (default: the shipped foundation model)
+              adapter:str=None,            # a finished Stage 1 adapter folder (train-lora): skips Stage 1's training
               tables:str='table2,table3,table4', # which tables to run
               source_sensor:str=None,      # with --source: the source sensor (shipped name or JSON file), for prompts and baselines
               target_sensor:str=None,      # with --target: the target sensor (shipped name or JSON file), for Stage 2's physics losses
@@ -98,7 +99,7 @@ def reproduce(preset:str='tiny',           # preset: tiny, bench or paper
         target_sensor = manifest_sensor(scan_chips(target), target_sensor, search=[sensors])
     res = reproduce_run(preset, out, seeds, seed, source, target, target_train_per_class, base_model, tuple(_split_list(tables)),
                         progress=not quiet, source_sensor=source_sensor, target_sensor=target_sensor,
-                        worlds=None if worlds is None else [int(w) for w in _split_list(worlds)])
+                        worlds=None if worlds is None else [int(w) for w in _split_list(worlds)], adapter=adapter)
     for name, t in res.items():
         _say(f"\n{name} (mean ± sd over worlds × seeds, %; paired gain over target-only [95 % CI]; gap closure; paper beside):")
         _say(format_table(t)[['training set', 'seeds', 'accuracy', 'gain [95 % CI]', 'closure', 'paper accuracy']].to_string(index=False))

@@ -187,11 +187,13 @@ def stage_jobs(out, data:dict, preset:dict, losses:list, baselines:list, base=No
                                               source_sensor=source_sensor, target_sensor=target_sensor, progress=progress)))
     return jobs
 
-def run_stage1(out, data:dict, preset:dict, base=None, seed:int=0, progress:bool=True, source_sensor=None)->dict:
-    "Stage 1 (adapter and content base in `out/stage1`, shared by every world: it sees source chips only); seconds per step (this process's)."
+def run_stage1(out, data:dict, preset:dict, base=None, seed:int=0, progress:bool=True, source_sensor=None, adapter=None)->dict:
+    "Stage 1 (adapter and content base in `out/stage1`, shared by every world: it sees source chips only; a finished `adapter` folder skips the training); seconds per step (this process's)."
     from sar_xsensor.lora import train_lora_dir, generate_dir
     out, e, seconds, state = Path(out), preset['experiment'], {}, process_state()
-    adapter = out/'stage1'/'adapter'
+    if adapter is not None and not (Path(adapter)/'adapter.json').exists():
+        raise FileNotFoundError(f"adapter {adapter}: no adapter.json (give the folder a finished `sar-xsensor train-lora` wrote)")
+    adapter = Path(adapter) if adapter is not None else out/'stage1'/'adapter'
     if not (adapter/'adapter.json').exists():       # every process joins: data-parallel LoRA training
         t0 = time.time()
         train_lora_dir(data['source_all'], adapter, base, preset, sensor=source_sensor, seed=seed, progress=progress)
@@ -440,7 +442,7 @@ def cumulative_timings(run_json, per_process:list, total:float)->dict:
 # Longer than 40 lines: the run's orchestration, stage by stage (each stage is a function above).
 def reproduce_run(preset:str|dict='tiny', out='runs/tiny', seeds:int|None=None, world_seed:int|None=None, source=None, target=None,
                   target_train_per_class:int|None=None, base=None, tables=tuple(TABLES), progress:bool=True,
-                  source_sensor=None, target_sensor=None, worlds:list|None=None)->dict:
+                  source_sensor=None, target_sensor=None, worlds:list|None=None, adapter=None)->dict:
     "Run the experiments of `tables` in `out` (resuming) over the preset's worlds; write tables, the fidelity table, figures and a run record; return {table: DataFrame}."
     from sar_xsensor.simulate import build_benchmark
     p = get_preset(preset)
@@ -467,7 +469,7 @@ def reproduce_run(preset:str|dict='tiny', out='runs/tiny', seeds:int|None=None, 
         one_world = [t for t in tables if t in p.get('one_world_tables', [])]     # e.g. Table 4: its own rows in the first world only
         plan = world_plan(tables, worlds, one_world, available=set(data0))
         sets = plan[worlds[0]]
-        seconds = run_stage1(out, data0, p, base, worlds[0], progress, source_sensor)
+        seconds = run_stage1(out, data0, p, base, worlds[0], progress, source_sensor, adapter)
         for w in worlds:
             for k, v in run_stages(out/f'world{w}', datas[w], p, *stages_of(plan[w]), base, w, progress, source_sensor, target_sensor, content).items():
                 seconds[k] = seconds.get(k, 0.) + v
@@ -503,8 +505,9 @@ def reproduce_run(preset:str|dict='tiny', out='runs/tiny', seeds:int|None=None, 
         seconds = cumulative_timings(out/'records'/'run.json', per_process, time.time() - t0)
         write_json_atomic(out/'records'/'run.json', make_record('reproduce', dict(preset=p, seeds=seeds, worlds=worlds,
                           n_test={w: len(tests[w]) for w in worlds}, tables=list(tables), one_world_tables=one_world, source=str(source), target=str(target), base=base,
-                          target_train_per_class=target_train_per_class, source_sensor=source_sensor, target_sensor=target_sensor,
-                          spacing_matched='source_matched' in data0),
+                          target_train_per_class=target_train_per_class, source_sensor=getattr(source_sensor, 'name', source_sensor),
+                          target_sensor=getattr(target_sensor, 'name', target_sensor), spacing_matched='source_matched' in data0,
+                          adapter=None if adapter is None else str(adapter)),
                           {t: result[t].to_dict('records') for t in tables}, seed=worlds[0], timings=seconds,
                           processes=state.num_processes, peak_rss_gb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1e6))
     return result

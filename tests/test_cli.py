@@ -129,3 +129,11 @@ def test_stats_on_real_world_folders_of_mixed_sizes(tmp_path, capsys):
     assert 'different shapes' in str(e.value) and '--size' in str(e.value) and len(str(e.value)) < 300
     main(args + ['--size', '48', '--out', str(tmp_path/'s.json')])
     assert json.loads((tmp_path/'s.json').read_text())['metrics']['n_a'] == 12
+
+
+def test_reproduce_refuses_an_unfinished_adapter(tmp_path):
+    "--adapter skips Stage 1's training; a folder without adapter.json is named in a one-line error before any training."
+    (tmp_path/'ad').mkdir()
+    with pytest.raises(SystemExit, match='adapter.json'):
+        main(['reproduce', '--out', str(tmp_path/'run'), '--adapter', str(tmp_path/'ad'), '--worlds', '0', '--tables', 'table3',
+              '--seeds', '1', '--quiet'])
