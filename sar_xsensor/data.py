@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'CHIP_EXTS', 'FIT_POLICIES', 'ChipReadError', 'read_chip', 'fit_chip', 'find_manifest', 'scan_chips',
            'manifest_sensor', 'manifest_spacing', 'ChipSet', 'concat_chipsets', 'load_chips', 'chips_to_signed',
-           'match_spacing', 'common_classes', 'split_target', 'save_split', 'load_split', 'load_intensity',
-           'ChipWriter', 'write_spacing_matched']
+           'match_spacing', 'common_classes', 'split_target', 'save_split', 'load_split', 'chip_signatures',
+           'duplicate_groups', 'load_intensity', 'ChipWriter', 'write_spacing_matched']
 
 # %% ../nbs/02_data.ipynb #f5c1f1b9
 from dataclasses import dataclass, field
@@ -235,8 +235,9 @@ def common_classes(source_root, target_root, allow_subset:bool=False)->list:
     return shared
 
 # %% ../nbs/02_data.ipynb #8aa9b8ed
-def split_target(df:pd.DataFrame, seed:int, test_frac:float=0.3, val_frac:float=0.2)->pd.Series:
-    "Per-chip split label ('train', 'val' or 'test'), stratified by class: `test_frac` of each class for test, then `val_frac` of the rest for validation."
+def split_target(df:pd.DataFrame, seed:int, test_frac:float=0.3, val_frac:float=0.2, groups=None)->pd.Series:
+    "Per-chip split label ('train', 'val' or 'test'), stratified by class: `test_frac` of each class for test, then `val_frac` of the rest for validation; chips sharing a `groups` label stay on one side."
+    if groups is not None: return _split_groups(df, np.asarray(groups), seed, test_frac, val_frac)
     out = pd.Series('train', index=df.index, name='split')
     for c, idx in df.groupby('cls').groups.items():
         idx = np.array(sorted(idx))
@@ -263,6 +264,44 @@ def load_split(df:pd.DataFrame, path)->pd.Series:
     missing = [p for p, l in zip(df.path, labels) if l is None]
     if missing: raise ValueError(f"split file {path} does not list {len(missing)} chips, e.g. {missing[0]}")
     return pd.Series(labels, index=df.index, name='split')
+
+# %% ../nbs/02_data.ipynb #b0000062
+def chip_signatures(x:np.ndarray, size:int=16)->np.ndarray:
+    "(N, 8, size²) unit-norm, rank-transformed low-resolution signatures of chips (N, H, W) under the 8 flips and 90° rotations."
+    t = torch.from_numpy(np.ascontiguousarray(x, np.float32))[:, None]
+    small = F.interpolate(t, size=(size, size), mode='area')[:, 0]
+    views = torch.stack([torch.rot90(v, k, (-2, -1)) for v in (small, small.flip(-1)) for k in range(4)], 1).flatten(2)
+    r = views.argsort(-1).argsort(-1).float()               # ranks: any monotone re-stretch leaves them unchanged
+    r = r - r.mean(-1, keepdim=True)
+    return (r/r.norm(dim=-1, keepdim=True).clamp_min(1e-12)).numpy()
+
+def duplicate_groups(x:np.ndarray, threshold:float=0.7, size:int=16, block:int=256)->np.ndarray:
+    "Group label per chip (the index of its group's first chip): chips (N, H, W) that are flipped, rotated, re-stretched or noised copies share one."
+    sig = chip_signatures(x, size); n = len(sig); parent = np.arange(n)
+    def root(i):
+        while parent[i] != i: parent[i] = parent[parent[i]]; i = parent[i]
+        return i
+    for b in range(0, n, block):                             # best match over the other chip's 8 views, block by block
+        sim = np.einsum('id,jkd->ijk', sig[b:b + block, 0], sig).max(-1)
+        for i, j in zip(*np.nonzero(sim > threshold)):
+            i, j = root(b + i), root(j)
+            if i != j: parent[max(i, j)] = min(i, j)
+    return np.array([root(i) for i in range(n)])
+
+# %% ../nbs/02_data.ipynb #b0000064
+def _split_groups(df:pd.DataFrame, groups:np.ndarray, seed:int, test_frac:float, val_frac:float)->pd.Series:
+    "`split_target` over groups of near-duplicates: whole groups are drawn, each counted with the class most of its chips carry."
+    if len(groups) != len(df): raise ValueError(f"{len(groups)} group labels for {len(df)} chips")
+    g = pd.Series(groups, index=df.index)
+    major, size = df.cls.groupby(g).agg(lambda s: s.value_counts().index[0]), g.value_counts()
+    split = {}
+    for c, units in major.groupby(major).groups.items():
+        units = np.array(sorted(units, key=str))
+        units = units[np.random.default_rng(child_seed(seed, 'split', c)).permutation(len(units))]
+        n = size[units].sum(); n_test = max(1, int(round(test_frac*n))); n_val = int(round(val_frac*(n - n_test)))
+        before = np.concatenate([[0], np.cumsum(size[units].to_numpy())[:-1]])   # chips drawn before each group
+        for u, k in zip(units, before): split[u] = 'test' if k < n_test else 'val' if k < n_test + n_val else 'train'
+    return pd.Series([split[u] for u in groups], index=df.index, name='split')
 
 # %% ../nbs/02_data.ipynb #88a0c529
 def load_intensity(df:pd.DataFrame, sensor=None, search:list=(), size:int|None=None, fit:str='pad_resize')->np.ndarray:

@@ -137,3 +137,19 @@ def test_reproduce_refuses_an_unfinished_adapter(tmp_path):
     with pytest.raises(SystemExit, match='adapter.json'):
         main(['reproduce', '--out', str(tmp_path/'run'), '--adapter', str(tmp_path/'ad'), '--worlds', '0', '--tables', 'table3',
               '--seeds', '1', '--quiet'])
+
+
+def test_audit_finds_copies_filed_under_two_classes(tmp_path, capsys):
+    "A public set 'after expansion': rotated and re-stretched copies, one of them under another class."
+    import numpy as np
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    chips = [np.clip(rng.gamma(1., 40., (48, 48)) + np.pad(np.full((12, 6), 150.), ((18, 18), (21, 21))), 0, 255) for _ in range(8)]
+    for c, i, a in [('A', k, chips[k]) for k in range(4)] + [('B', k, chips[k]) for k in range(4, 8)] + \
+                   [('A', 8, np.rot90(chips[0])), ('B', 9, np.sqrt(chips[1]/255)*255)]:      # copies; chip 1's under class B
+        (tmp_path/'d'/c).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.asarray(a, np.uint8)).save(tmp_path/'d'/c/f'{i}.png')
+    main(['audit', str(tmp_path/'d'), '--size', '48', '--out', str(tmp_path/'pairs.png')])
+    said = capsys.readouterr().out
+    assert '10 chips, 2 groups of near-duplicates holding 4 chips; 1 groups span two or more classes' in said, said
+    assert (tmp_path/'pairs.png').exists()
