@@ -10,7 +10,7 @@ __all__ = ['LOSS_CONFIGS', 'TRAINING_SETS', 'CEILINGS', 'TABLES', 'PAPER', 'LABE
            'fidelity_run', 'fidelity_table', 'cumulative_timings', 'reproduce_run']
 
 # %% ../nbs/13_experiments.ipynb #ea15d916
-import dataclasses, json, os, resource, time
+import dataclasses, json, os, resource, time, warnings
 from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from .core import get_preset, child_seed, make_record, write_json_atomic, atomic_path, write_text_atomic, my_share, process_state
 from scipy import stats
 from .data import (scan_chips, load_chips, common_classes, split_target, save_split, load_split, concat_chipsets, read_chip,
-                              find_manifest, manifest_spacing, manifest_sensor, write_spacing_matched)
+                              find_manifest, manifest_spacing, manifest_sensor, write_spacing_matched, duplicate_groups)
 from .sensors import get_sensor, display_to_intensity
 from .sarstats import fidelity_to_twins
 from .classify import train_classifier
@@ -127,6 +127,17 @@ def _benchmark_rows(manifest, domain:str, classes:list, table:pd.DataFrame|None=
     rows['path'] = [str((Path(manifest).resolve().parent/p).resolve()) for p in rows.path]
     return rows
 
+# %% ../nbs/13_experiments.ipynb #b0000081
+def _duplicate_report(tdf:pd.DataFrame, classes:list, d:Path)->np.ndarray:
+    "Near-duplicate groups of your own target chips; their counts go to `d/duplicates.json` and a warning names groups filed under two classes."
+    g = pd.Series(duplicate_groups(load_chips(None, 64, classes, df=tdf[['path', 'cls']]).x), index=tdf.index)
+    sizes, n_cls = g.map(g.value_counts()), tdf.cls.groupby(g).nunique()
+    rep = dict(chips=len(g), groups=int(g[sizes > 1].nunique()), chips_in_groups=int((sizes > 1).sum()), cross_class_groups=int((n_cls > 1).sum()))
+    d.mkdir(parents=True, exist_ok=True); write_json_atomic(d/'duplicates.json', rep)
+    if rep['cross_class_groups']: warnings.warn(f"{rep['cross_class_groups']} groups of near-duplicate target chips span two or more classes "
+                                                "(a labelling problem; `sar-xsensor audit` shows examples)")
+    return g.to_numpy()
+
 # %% ../nbs/13_experiments.ipynb #a5be2c18
 def prepare_data(out, source, target, seed:int=0, target_train_per_class:int|None=None, n_source_per_class:int|None=None,
                  source_sensor=None)->dict:
@@ -136,8 +147,8 @@ def prepare_data(out, source, target, seed:int=0, target_train_per_class:int|Non
     tdf, sdf = scan_chips(target, classes), scan_chips(source, classes)
     simulated = 'split' in tdf and tdf.split.notna().all()            # a simulated world fixes train/val/test itself
     if (d/'split.csv').exists(): split = load_split(tdf, d/'split.csv')
-    else:
-        split = tdf.split.rename('split').copy() if simulated else split_target(tdf, seed)
+    else:   # your own data: near-duplicate copies (flips, rotations, re-stretches) stay on one side of the split
+        split = tdf.split.rename('split').copy() if simulated else split_target(tdf, seed, groups=_duplicate_report(tdf, classes, d))
         if target_train_per_class:
             for c, idx in tdf[split == 'train' if simulated else split != 'test'].groupby('cls').groups.items():
                 idx = np.random.default_rng(child_seed(seed, 'scarce', c)).permutation(np.array(sorted(idx)))

@@ -55,6 +55,8 @@ def test_reproduce_on_your_own_folders(tmp_path):
     assert set(rec['config']['train_counts'].values()) == {4}          # the scarce target: 4 training chips per class
     assert rec['git_commit'] is not None and rec['metrics']['confusion']
     assert rec['config']['world_seed'] == 0 and rec['config']['n_test'] > 0
+    dup = json.loads((tmp_path/'run'/'world0'/'data'/'duplicates.json').read_text())     # the split checked for copies first
+    assert dup['chips'] > 0 and dup['groups'] == 0 and dup['cross_class_groups'] == 0
 
 
 def test_reproduce_shares_the_work_among_processes(tmp_path):
