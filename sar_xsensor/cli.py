@@ -234,13 +234,11 @@ def audit(data:str,                   # class-folder tree of chips to check (e.g
           out:str=None):              # optional PNG with up to 6 example pairs
     "Near-duplicate groups (flipped, rotated, re-stretched or noised copies) in a chip folder, and those filed under two classes."
     import pandas as pd
-    from sar_xsensor.data import load_chips, duplicate_groups
+    from sar_xsensor.data import load_chips, duplicate_groups, duplicate_summary
     cs = load_chips(data, size)
-    g = pd.Series(duplicate_groups(cs.x, threshold))
-    members = g.map(g.value_counts()) > 1
-    classes_per_group = pd.Series(cs.y).groupby(g).nunique()
-    _say(f"{len(g)} chips, {g[members].nunique()} groups of near-duplicates holding {int(members.sum())} chips; "
-         f"{int((classes_per_group > 1).sum())} groups span two or more classes (a labelling problem)")
+    g = pd.Series(duplicate_groups(cs.x, threshold)); s = duplicate_summary(g, cs.y)
+    _say(f"{s['chips']} chips, {s['groups']} groups of near-duplicates holding {s['chips_in_groups']} chips; "
+         f"{s['cross_class_groups']} groups span two or more classes (a labelling problem)")
     pairs = [(i, j) for i, j in zip(g.index, g.values) if i != j][:6]
     for i, j in pairs: _say(f"  {cs.df.path[j]}  ~  {cs.df.path[i]}")
     if out and pairs:

@@ -6,7 +6,7 @@
 __all__ = ['IMAGE_EXTS', 'CHIP_EXTS', 'FIT_POLICIES', 'ChipReadError', 'read_chip', 'fit_chip', 'find_manifest', 'scan_chips',
            'manifest_sensor', 'manifest_spacing', 'ChipSet', 'concat_chipsets', 'load_chips', 'chips_to_signed',
            'match_spacing', 'common_classes', 'split_target', 'save_split', 'load_split', 'chip_signatures',
-           'duplicate_groups', 'load_intensity', 'ChipWriter', 'write_spacing_matched']
+           'duplicate_groups', 'duplicate_summary', 'load_intensity', 'ChipWriter', 'write_spacing_matched']
 
 # %% ../nbs/02_data.ipynb #f5c1f1b9
 from dataclasses import dataclass, field
@@ -287,6 +287,13 @@ def duplicate_groups(x:np.ndarray, threshold:float=0.7, size:int=16, block:int=2
             i, j = root(b + i), root(j)
             if i != j: parent[max(i, j)] = min(i, j)
     return np.array([root(i) for i in range(n)])
+
+def duplicate_summary(groups, cls)->dict:
+    "Counts of near-duplicate `groups` (labels per chip, with class `cls`): chips, groups of two or more, chips in them, groups spanning two or more classes."
+    g, c = pd.Series(np.asarray(groups)), pd.Series(np.asarray(cls))
+    multi = g.map(g.value_counts()) > 1
+    return dict(chips=len(g), groups=int(g[multi].nunique()), chips_in_groups=int(multi.sum()),
+                cross_class_groups=int((c.groupby(g).nunique() > 1).sum()))
 
 # %% ../nbs/02_data.ipynb #b0000064
 def _split_groups(df:pd.DataFrame, groups:np.ndarray, seed:int, test_frac:float, val_frac:float)->pd.Series:

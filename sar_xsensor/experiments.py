@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from .core import get_preset, child_seed, make_record, write_json_atomic, atomic_path, write_text_atomic, my_share, process_state
 from scipy import stats
 from .data import (scan_chips, load_chips, common_classes, split_target, save_split, load_split, concat_chipsets, read_chip,
-                              find_manifest, manifest_spacing, manifest_sensor, write_spacing_matched, duplicate_groups)
+                              find_manifest, manifest_spacing, manifest_sensor, write_spacing_matched, duplicate_groups, duplicate_summary)
 from .sensors import get_sensor, display_to_intensity
 from .sarstats import fidelity_to_twins
 from .classify import train_classifier
@@ -131,8 +131,7 @@ def _benchmark_rows(manifest, domain:str, classes:list, table:pd.DataFrame|None=
 def _duplicate_report(tdf:pd.DataFrame, classes:list, d:Path)->np.ndarray:
     "Near-duplicate groups of your own target chips; their counts go to `d/duplicates.json` and a warning names groups filed under two classes."
     g = pd.Series(duplicate_groups(load_chips(None, 64, classes, df=tdf[['path', 'cls']]).x), index=tdf.index)
-    sizes, n_cls = g.map(g.value_counts()), tdf.cls.groupby(g).nunique()
-    rep = dict(chips=len(g), groups=int(g[sizes > 1].nunique()), chips_in_groups=int((sizes > 1).sum()), cross_class_groups=int((n_cls > 1).sum()))
+    rep = duplicate_summary(g, tdf.cls)
     d.mkdir(parents=True, exist_ok=True); write_json_atomic(d/'duplicates.json', rep)
     if rep['cross_class_groups']: warnings.warn(f"{rep['cross_class_groups']} groups of near-duplicate target chips span two or more classes "
                                                 "(a labelling problem; `sar-xsensor audit` shows examples)")
