@@ -9,6 +9,7 @@ __all__ = ['COMMANDS', 'BASELINE_METHODS', 'CHOICES', 'REQUIRED', 'simulate', 's
 # %% ../nbs/90_cli.ipynb #b9fd6401
 import argparse, inspect, json, sys, time
 import numpy as np
+import torch
 from pathlib import Path
 
 from fastcore.docments import docments
@@ -109,6 +110,16 @@ def reproduce(preset:str='tiny',           # preset: tiny, bench or paper
 # %% ../nbs/90_cli.ipynb #e7800c30
 def _split_list(s:str|None)->list|None: return None if not s else [x.strip() for x in s.split(',') if x.strip()]
 
+def _parse_weights(s:str|None)->dict:
+    "`freq=10,speckle=0.1` as {'freq': 10.0, 'speckle': 0.1} (the terms are checked by `MigrationConfig`); a malformed item is named."
+    out = {}
+    for item in _split_list(s) or []:
+        k, sep, v = item.partition('=')
+        try: out[k.strip()] = float(v) if sep else None
+        except ValueError: out[k.strip()] = None
+        if out[k.strip()] is None: raise ValueError(f"--weights item {item!r}: write term=value, e.g. freq=10")
+    return out
+
 def _require(**opts):
     missing = [k for k, v in opts.items() if v is None]
     if missing: raise ValueError(f"missing required option(s) {', '.join('--' + k.replace('_', '-') for k in missing)}")
@@ -139,7 +150,7 @@ def train_lora(data:str=None,            # class-folder tree of source-sensor ch
                steps:int=None,           # training steps
                rank:int=None,            # LoRA rank r
                alpha:float=None,         # LoRA alpha
-               targets:str=None,         # comma-separated target modules (default: attn.to_q/k/v and attn.add_q/k/v_proj)
+               targets:str=None,         # target modules: a named list (qkv: the paper's, all_attention) or comma-separated module names
                batch_size:int=None,      # batch size
                lr:float=None,            # learning rate
                text_encoder_rank:int=None, # LoRA rank on the CLIP text encoders too (0: off, the paper's setting)
@@ -147,9 +158,10 @@ def train_lora(data:str=None,            # class-folder tree of source-sensor ch
                quiet:bool=False):        # no progress bar
     "Train a LoRA on the MM-DiT's Q/K/V projections on labelled source-sensor chips."
     _require(data=data, out=out)
-    from sar_xsensor.lora import train_lora_dir
+    from sar_xsensor.lora import train_lora_dir, LORA_TARGETS
+    targets = targets if targets in LORA_TARGETS else _split_list(targets)
     meta = train_lora_dir(data, out, base_model, preset, sensor, _split_list(classes), seed, progress=not quiet, sensors=sensors, steps=steps,
-                          rank=rank, alpha=alpha, targets=_split_list(targets), batch_size=batch_size, lr=lr,
+                          rank=rank, alpha=alpha, targets=targets, batch_size=batch_size, lr=lr,
                           text_encoder_rank=text_encoder_rank)
     _say(f"adapter written to {out}: {len(meta['classes'])} classes, {meta['n_chips']} chips, {meta['steps']} steps, "
           f"{meta['parameters']['trainable']:,} LoRA parameters, final loss {np.mean(meta['loss'][-50:]):.4f}")
@@ -178,19 +190,17 @@ def generate(adapter:str=None,           # adapter folder from train-lora
 def migrate(content:str=None,            # content chips (class folders): raw source chips or a generated content base
             style:str=None,              # target-sensor training chips (class folders) to draw style references from
             out:str=None,                # output folder: OUT/<class>/<name>.png + manifest.csv
-            steps:int=200,               # optimisation steps
-            lr:float=0.05,               # Adam learning rate on the latent
-            w_ad:float=1.0,              # weight of the attention-distillation loss
-            w_content:float=0.25,        # weight of the content (query) loss
-            w_speckle:float=0.1,         # weight of the ENL speckle loss
-            w_freq:float=0.1,            # weight of the high-frequency loss
+            preset:str='tiny',           # preset for unset options (steps, learning rate, batch, loss weights): tiny, bench or paper
+            steps:int=None,              # optimisation steps
+            lr:float=None,               # Adam learning rate on the latent
+            weights:str=None,            # loss weights λ by term, e.g. freq=10,speckle=0.1 (terms ad, content, speckle, freq; 0 switches one off)
             freq_kind:str='log_magnitude', # spectrum of the high-frequency loss: 'log_magnitude' or 'radial_log_power'
             layers:str=None,             # comma-separated attention-layer indices (default: all)
             target_sensor:str=None,      # target sensor (default: from the style folder's manifest)
             sensors:str=None,            # sensor definitions (JSON): names not in a folder's own specs/sensors.json are looked up here, then among the shipped sensors
             backbone:str='dit',          # 'dit' (MM-DiT: shipped foundation model or SD3.5) or 'unet' (SD1.5-style, needs --base-model)
             base_model:str=None,         # local diffusers directory of the backbone (default for dit: the shipped foundation model)
-            batch_size:int=16,           # chips per optimisation batch
+            batch_size:int=None,         # chips per optimisation batch
             seed:int=0,                  # seed (style draws, patch draws)
             keep_scale:bool=False,       # do not resample content chips to the target chips' pixel spacing
             target_spacing:float=None,   # target chips' pixel spacing in m (default: the style folder's manifest)
@@ -198,12 +208,12 @@ def migrate(content:str=None,            # content chips (class folders): raw so
             quiet:bool=False):           # no progress bar
     "Stage 2: migrate the target sensor's imaging style onto content chips by attention distillation."
     from sar_xsensor.migrate import migrate_dir, MigrationConfig
-    from sar_xsensor.losses import MigrationWeights
     _require(content=content, style=style, out=out)
-    cfg = MigrationConfig(steps=steps, lr=lr, weights=MigrationWeights(w_ad, w_content, w_speckle, w_freq),
-                          layers=[int(i) for i in _split_list(layers)] if layers else None, match_spacing=not keep_scale,
-                          freq_kind=freq_kind, chip_spacing_m=target_spacing, content_spacing_m=source_spacing)
-    man = migrate_dir(content, style, out, target_sensor, base_model, cfg, batch_size, seed, progress=not quiet, backbone=backbone,
+    p = get_preset(preset, migrate=dict(weights=_parse_weights(weights)))
+    cfg = MigrationConfig.from_preset(p, steps=steps, lr=lr, batch_size=batch_size, freq_kind=freq_kind,
+                                      layers=[int(i) for i in _split_list(layers)] if layers else None, match_spacing=not keep_scale,
+                                      chip_spacing_m=target_spacing, content_spacing_m=source_spacing)
+    man = migrate_dir(content, style, out, target_sensor, base_model, cfg, seed, progress=not quiet, backbone=backbone,
                       sensors=sensors)
     _say(f"{len(man)} migrated chips in {out}")
     return man
@@ -296,3 +306,5 @@ def main(argv:list|None=None):
     name = args.pop('_command')
     try: COMMANDS[name](**args)
     except (FileNotFoundError, ValueError, RuntimeError) as e: raise SystemExit(f"sar-xsensor {name}: error: {e}") from None
+    finally:                      # under torchrun: leave the process group cleanly (gloo's threads otherwise meet the exit)
+        if torch.distributed.is_available() and torch.distributed.is_initialized(): process_state().destroy_process_group()

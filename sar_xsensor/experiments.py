@@ -10,7 +10,7 @@ __all__ = ['LOSS_CONFIGS', 'TRAINING_SETS', 'CEILINGS', 'TABLES', 'PAPER', 'LABE
            'fidelity_run', 'fidelity_table', 'cumulative_timings', 'reproduce_run']
 
 # %% ../nbs/13_experiments.ipynb #ea15d916
-import dataclasses, json, os, resource, time, warnings
+import json, os, resource, time, warnings
 from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
@@ -21,18 +21,17 @@ from accelerate.utils import gather_object
 from filelock import FileLock
 from tqdm.auto import tqdm
 
-from .core import get_preset, child_seed, make_record, write_json_atomic, atomic_path, write_text_atomic, my_share, process_state
+from .core import get_preset, child_seed, make_record, write_json_atomic, atomic_path, my_share, process_state
 from scipy import stats
 from .data import (scan_chips, load_chips, common_classes, split_target, save_split, load_split, concat_chipsets, read_chip,
                               find_manifest, manifest_spacing, manifest_sensor, write_spacing_matched, duplicate_groups, duplicate_summary)
 from .sensors import get_sensor, display_to_intensity
 from .sarstats import fidelity_to_twins
 from .classify import train_classifier
-from .losses import MigrationWeights
 
 # %% ../nbs/13_experiments.ipynb #45f7a475
-LOSS_CONFIGS = {'both': MigrationWeights(), 'sp_only': MigrationWeights(freq=0), 'f_only': MigrationWeights(speckle=0),
-                'neither': MigrationWeights(speckle=0, freq=0)}
+# Table 4's loss configurations: the Stage 2 terms each switches off (λ = 0); the others keep the preset's λ
+LOSS_CONFIGS = {'both': (), 'sp_only': ('freq',), 'f_only': ('speckle',), 'neither': ('speckle', 'freq')}
 
 TRAINING_SETS = {
     'target_only': [],
@@ -183,15 +182,13 @@ def stage_jobs(out, data:dict, preset:dict, losses:list, baselines:list, base=No
     "The independent Stage 2 and baseline jobs of a world folder `out`: (name, callable) pairs, each writing its own folder; every job translates `data['source_in']` (the spacing-matched source chips where spacings are known)."
     from sar_xsensor.migrate import migrate_dir, MigrationConfig
     from sar_xsensor.baselines import translate_dir
-    out, e, jobs = Path(out), preset['experiment'], []
+    out, jobs = Path(out), []
     content = Path(content) if content is not None else out/'stage1'/'content'
     for name in losses:
-        w = LOSS_CONFIGS[name]
-        if w.freq: w = dataclasses.replace(w, freq=e.get('migrate_w_freq', w.freq))   # λ_f of the preset (tuned for bench)
-        cfg = MigrationConfig(steps=e['migrate_steps'], lr=e['migrate_lr'], weights=w)
+        cfg = MigrationConfig.from_preset(get_preset(preset, migrate=dict(weights=dict.fromkeys(LOSS_CONFIGS[name], 0.))))
         for what, chips in (('source', data['source_in']), ('content', content)):
             jobs.append((f'stage2_{what}_{name}', partial(migrate_dir, chips, data['target_train'], out/'stage2'/what/name, target_sensor,
-                                                          base=base, cfg=cfg, batch_size=e['migrate_batch'], seed=seed, progress=progress)))
+                                                          base=base, cfg=cfg, seed=seed, progress=progress)))
     for m in baselines:
         jobs.append((f'baseline_{m}', partial(translate_dir, m, data['source_in'], data['target_train'], out/'baselines'/m, preset, seed=seed,
                                               source_sensor=source_sensor, target_sensor=target_sensor, progress=progress)))
@@ -200,7 +197,7 @@ def stage_jobs(out, data:dict, preset:dict, losses:list, baselines:list, base=No
 def run_stage1(out, data:dict, preset:dict, base=None, seed:int=0, progress:bool=True, source_sensor=None, adapter=None)->dict:
     "Stage 1 (adapter and content base in `out/stage1`, shared by every world: it sees source chips only; a finished `adapter` folder skips the training); seconds per step (this process's)."
     from sar_xsensor.lora import train_lora_dir, generate_dir
-    out, e, seconds, state = Path(out), preset['experiment'], {}, process_state()
+    out, seconds, state = Path(out), {}, process_state()
     if adapter is not None and not (Path(adapter)/'adapter.json').exists():
         raise FileNotFoundError(f"adapter {adapter}: no adapter.json (give the folder a finished `sar-xsensor train-lora` wrote)")
     adapter = Path(adapter) if adapter is not None else out/'stage1'/'adapter'
@@ -210,7 +207,7 @@ def run_stage1(out, data:dict, preset:dict, base=None, seed:int=0, progress:bool
         seconds['stage1_lora'] = time.time() - t0
     if state.is_main_process:
         t0 = time.time()
-        generate_dir(adapter, out/'stage1'/'content', n_per_class=e['n_content_per_class'], seed=seed, base=base, preset=preset, progress=progress)
+        generate_dir(adapter, out/'stage1'/'content', seed=seed, base=base, preset=preset, progress=progress)
         seconds['stage1_generate'] = time.time() - t0
     state.wait_for_everyone()
     return seconds
@@ -474,7 +471,7 @@ def reproduce_run(preset:str|dict='tiny', out='runs/tiny', seeds:int|None=None, 
                     b = p['benchmark']; bdir = wdir/'benchmark'
                     if not (bdir/'manifest.csv').exists(): build_benchmark(bdir, b, seed=w, source_seed=worlds[0], progress=progress)
                     src, tgt = bdir/b['source_sensor'], bdir/b['target_sensor']
-                datas[w] = prepare_data(wdir, src, tgt, w, target_train_per_class, p['experiment']['n_source_per_class'], source_sensor)
+                datas[w] = prepare_data(wdir, src, tgt, w, target_train_per_class, source_sensor=source_sensor)
         data0, content = datas[worlds[0]], out/'stage1'/'content'
         one_world = [t for t in tables if t in p.get('one_world_tables', [])]     # e.g. Table 4: its own rows in the first world only
         plan = world_plan(tables, worlds, one_world, available=set(data0))

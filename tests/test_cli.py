@@ -29,6 +29,9 @@ def test_bad_arguments_exit_with_a_message(tmp_path, capsys):
     r = subprocess.run([exe, '--version'], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.strip() == f'sar-xsensor {sar_xsensor.__version__}'
     with pytest.raises(SystemExit, match='not found'): main(['stats', str(tmp_path/'x'), str(tmp_path/'y')])
+    stage2 = ['migrate', '--content', str(tmp_path/'x'), '--style', str(tmp_path/'y'), '--out', str(tmp_path/'z')]
+    with pytest.raises(SystemExit, match=r"unknown loss weight\(s\) \['frq'\]"): main(stage2 + ['--weights', 'frq=1'])
+    with pytest.raises(SystemExit, match="--weights item 'freq': write term=value"): main(stage2 + ['--weights', 'freq'])
 
 
 def test_reproduce_on_your_own_folders(tmp_path):
@@ -64,7 +67,8 @@ def test_reproduce_shares_the_work_among_processes(tmp_path):
     import pandas as pd
     bindir = Path(sys.executable).parent
     exe, torchrun = shutil.which('sar-xsensor') or str(bindir/'sar-xsensor'), shutil.which('torchrun') or str(bindir/'torchrun')
-    r = subprocess.run([torchrun, '--nproc_per_node', '2', exe, 'reproduce', '--preset', 'tiny', '--out', str(tmp_path/'run'),
+    # --standalone: a free port of its own, so another torchrun job on the machine cannot meet this one
+    r = subprocess.run([torchrun, '--standalone', '--nproc_per_node', '2', exe, 'reproduce', '--preset', 'tiny', '--out', str(tmp_path/'run'),
                         '--seeds', '1', '--worlds', '0', '--tables', 'table3', '--quiet'], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-3000:]
     run = json.loads((tmp_path/'run'/'records'/'run.json').read_text())
