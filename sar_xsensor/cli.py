@@ -87,6 +87,7 @@ def reproduce(preset:str='tiny',           # preset: tiny, bench or paper
               base_model:str=None,         # local SD3.5 directory (default: the shipped foundation model)
               adapter:str=None,            # a finished Stage 1 adapter folder (train-lora): skips Stage 1's training
               tables:str='table2,table3,table4', # which tables to run
+              sets:str=None,               # only these training sets of the tables, e.g. target_only,target+migrated_source,cyclegan (Stage 1 runs only for sets with generated content)
               source_sensor:str=None,      # with --source: the source sensor (shipped name or JSON file), for prompts and baselines
               target_sensor:str=None,      # with --target: the target sensor (shipped name or JSON file), for Stage 2's physics losses
               sensors:str=None,            # sensor definitions (JSON): names not in a folder's own specs/sensors.json are looked up here, then among the shipped sensors
@@ -100,7 +101,8 @@ def reproduce(preset:str='tiny',           # preset: tiny, bench or paper
         target_sensor = manifest_sensor(scan_chips(target), target_sensor, search=[sensors])
     res = reproduce_run(preset, out, seeds, seed, source, target, target_train_per_class, base_model, tuple(_split_list(tables)),
                         progress=not quiet, source_sensor=source_sensor, target_sensor=target_sensor,
-                        worlds=None if worlds is None else [int(w) for w in _split_list(worlds)], adapter=adapter)
+                        worlds=None if worlds is None else [int(w) for w in _split_list(worlds)], adapter=adapter,
+                        sets=_split_list(sets))
     for name, t in res.items():
         _say(f"\n{name} (mean ± sd over worlds × seeds, %; paired gain over target-only [95 % CI]; gap closure; paper beside):")
         _say(format_table(t)[['training set', 'seeds', 'accuracy', 'gain [95 % CI]', 'closure', 'paper accuracy']].to_string(index=False))

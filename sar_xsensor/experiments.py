@@ -82,14 +82,14 @@ def ceiling_of(name:str)->str|None:
     return 'target+twins+fresh' if any(f.startswith('stage2/content') for f in TRAINING_SETS[name]) else 'target+twins'
 
 def stages_of(sets)->tuple:
-    "(Stage 2 loss configurations, baselines) that training sets `sets` need."
+    "(Stage 2 migrations as 'source/<loss configuration>' or 'content/<…>', baselines) that training sets `sets` need."
     folders = [f for s in sets for f in TRAINING_SETS[s]]
-    losses = list(dict.fromkeys(f.split('/')[2] for f in folders if f.startswith('stage2/')))
+    migrations = list(dict.fromkeys(f.removeprefix('stage2/') for f in folders if f.startswith('stage2/')))
     baselines = list(dict.fromkeys(f.split('/')[1] for f in folders if f.startswith('baselines/')))
-    return losses, baselines
+    return migrations, baselines
 
 def needed(tables, available=None)->tuple:
-    "(training sets, Stage 2 loss configurations, baselines) that `tables` need; sets whose `data/` folders are not in `available` are left out."
+    "(training sets, Stage 2 migrations, baselines) that `tables` need; sets whose `data/` folders are not in `available` are left out."
     sets = list(dict.fromkeys(s for t in tables for s in TABLES[t]))
     if available is not None: sets = [s for s in sets if all(f.split('/')[1] in available for f in TRAINING_SETS[s] if f.startswith('data/'))]
     return (sets, *stages_of(sets))
@@ -177,18 +177,19 @@ def prepare_data(out, source, target, seed:int=0, target_train_per_class:int|Non
     return data
 
 # %% ../nbs/13_experiments.ipynb #1811d55a
-def stage_jobs(out, data:dict, preset:dict, losses:list, baselines:list, base=None, seed:int=0, progress:bool=True,
+def stage_jobs(out, data:dict, preset:dict, migrations:list, baselines:list, base=None, seed:int=0, progress:bool=True,
                source_sensor=None, target_sensor=None, content=None)->list:
     "The independent Stage 2 and baseline jobs of a world folder `out`: (name, callable) pairs, each writing its own folder; every job translates `data['source_in']` (the spacing-matched source chips where spacings are known)."
     from sar_xsensor.migrate import migrate_dir, MigrationConfig
     from sar_xsensor.baselines import translate_dir
     out, jobs = Path(out), []
     content = Path(content) if content is not None else out/'stage1'/'content'
-    for name in losses:
+    for m in migrations:                # 'source/<loss configuration>' or 'content/<…>'
+        what, name = m.split('/')
         cfg = MigrationConfig.from_preset(get_preset(preset, migrate=dict(weights=dict.fromkeys(LOSS_CONFIGS[name], 0.))))
-        for what, chips in (('source', data['source_in']), ('content', content)):
-            jobs.append((f'stage2_{what}_{name}', partial(migrate_dir, chips, data['target_train'], out/'stage2'/what/name, target_sensor,
-                                                          base=base, cfg=cfg, seed=seed, progress=progress)))
+        chips = data['source_in'] if what == 'source' else content
+        jobs.append((f'stage2_{what}_{name}', partial(migrate_dir, chips, data['target_train'], out/'stage2'/m, target_sensor,
+                                                      base=base, cfg=cfg, seed=seed, progress=progress)))
     for m in baselines:
         jobs.append((f'baseline_{m}', partial(translate_dir, m, data['source_in'], data['target_train'], out/'baselines'/m, preset, seed=seed,
                                               source_sensor=source_sensor, target_sensor=target_sensor, progress=progress)))
@@ -221,11 +222,11 @@ def job_cost(name:str, n_source:int, n_content:int)->float:
     if name.startswith('stage2_'): return float(n_content if name.startswith('stage2_content') else n_source)
     return BASELINE_COST.get(name.removeprefix('baseline_'), 1.)*n_source
 
-def run_stages(out, data:dict, preset:dict, losses:list, baselines:list, base=None, seed:int=0, progress:bool=True,
+def run_stages(out, data:dict, preset:dict, migrations:list, baselines:list, base=None, seed:int=0, progress:bool=True,
                source_sensor=None, target_sensor=None, content=None)->dict:
     "Stage 2 and the baselines of one world folder, shared among the processes of `accelerate launch` (longest job first to the least-loaded process); seconds per job (this process's)."
     seconds, state = {}, process_state()
-    jobs = stage_jobs(out, data, preset, losses, baselines, base, seed, progress, source_sensor, target_sensor, content)
+    jobs = stage_jobs(out, data, preset, migrations, baselines, base, seed, progress, source_sensor, target_sensor, content)
     n_source = len(list(Path(data['source_in']).glob('*/*.png')))
     n_content = len(list(Path(content if content is not None else Path(out)/'stage1'/'content').glob('*/*.png')))
     for name, job in my_share(jobs, [job_cost(n, n_source, n_content) for n, _ in jobs]):
@@ -388,11 +389,11 @@ def _display_intensity(df:pd.DataFrame, sensor)->np.ndarray:
     "Linear intensity of the 8-bit exports in `df` under `sensor`'s display mapping (every method's chips read alike)."
     return np.stack([display_to_intensity(read_chip(p), get_sensor(sensor)) for p in df.path])
 
-def translated_folders(out, data:dict, losses:list, baselines:list)->dict:
+def translated_folders(out, data:dict, migrations:list, baselines:list)->dict:
     "{method label: folder} of the translations of the source chips in world folder `out` (plus the untranslated, spacing-matched chips)."
     out = Path(out)
     folders = {'raw source, spacing matched (no style)': data.get('source_in')}
-    folders |= {f'Stage 2 ({name})': out/'stage2'/'source'/name for name in losses}
+    folders |= {f"Stage 2 ({m.split('/')[1]})": out/'stage2'/m for m in migrations if m.startswith('source/')}
     folders |= {LABELS[m]: out/'baselines'/m for m in baselines}
     return {k: v for k, v in folders.items() if v is not None and Path(v).is_dir()}
 
@@ -449,14 +450,16 @@ def cumulative_timings(run_json, per_process:list, total:float)->dict:
 # Longer than 40 lines: the run's orchestration, stage by stage (each stage is a function above).
 def reproduce_run(preset:str|dict='tiny', out='runs/tiny', seeds:int|None=None, world_seed:int|None=None, source=None, target=None,
                   target_train_per_class:int|None=None, base=None, tables=tuple(TABLES), progress:bool=True,
-                  source_sensor=None, target_sensor=None, worlds:list|None=None, adapter=None)->dict:
-    "Run the experiments of `tables` in `out` (resuming) over the preset's worlds; write tables, the fidelity table, figures and a run record; return {table: DataFrame}."
+                  source_sensor=None, target_sensor=None, worlds:list|None=None, adapter=None, sets:list|None=None)->dict:
+    "Run the experiments of `tables` in `out` (resuming) over the preset's worlds, only the training sets `sets` if given (Stage 1 runs only when one of them needs generated content); write tables, the fidelity table, figures and a run record; return {table: DataFrame}."
     from sar_xsensor.simulate import build_benchmark
     p = get_preset(preset)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     seeds = list(range(p['seeds'] if seeds is None else seeds))
     unknown = sorted(set(tables) - set(TABLES))
     if unknown: raise ValueError(f"unknown tables {unknown}; choose from {list(TABLES)}")
+    if sets is not None and set(sets) - set(TRAINING_SETS):
+        raise ValueError(f"unknown training sets {sorted(set(sets) - set(TRAINING_SETS))}; choose from {list(TRAINING_SETS)}")
     if (source is None) != (target is None): raise ValueError("pass both --source and --target, or neither (simulated benchmark)")
     # your own data is one world (its split as before: there are no free test chips); a simulated run has the preset's worlds
     worlds = [int(w) for w in (worlds if worlds is not None else [world_seed] if world_seed is not None
@@ -474,9 +477,10 @@ def reproduce_run(preset:str|dict='tiny', out='runs/tiny', seeds:int|None=None, 
                 datas[w] = prepare_data(wdir, src, tgt, w, target_train_per_class, source_sensor=source_sensor)
         data0, content = datas[worlds[0]], out/'stage1'/'content'
         one_world = [t for t in tables if t in p.get('one_world_tables', [])]     # e.g. Table 4: its own rows in the first world only
-        plan = world_plan(tables, worlds, one_world, available=set(data0))
+        plan = {w: [s for s in v if sets is None or s in sets] for w, v in world_plan(tables, worlds, one_world, available=set(data0)).items()}
         sets = plan[worlds[0]]
-        seconds = run_stage1(out, data0, p, base, worlds[0], progress, source_sensor, adapter)
+        needs_content = any(m.startswith('content/') for m in stages_of(sets)[0])    # Stage 1 serves the generated content only
+        seconds = run_stage1(out, data0, p, base, worlds[0], progress, source_sensor, adapter) if needs_content else {}
         for w in worlds:
             for k, v in run_stages(out/f'world{w}', datas[w], p, *stages_of(plan[w]), base, w, progress, source_sensor, target_sensor, content).items():
                 seconds[k] = seconds.get(k, 0.) + v
@@ -514,7 +518,7 @@ def reproduce_run(preset:str|dict='tiny', out='runs/tiny', seeds:int|None=None, 
                           n_test={w: len(tests[w]) for w in worlds}, tables=list(tables), one_world_tables=one_world, source=str(source), target=str(target), base=base,
                           target_train_per_class=target_train_per_class, source_sensor=getattr(source_sensor, 'name', source_sensor),
                           target_sensor=getattr(target_sensor, 'name', target_sensor), spacing_matched='source_matched' in data0,
-                          adapter=None if adapter is None else str(adapter)),
+                          adapter=None if adapter is None else str(adapter), sets=sets),
                           {t: result[t].to_dict('records') for t in tables}, seed=worlds[0], timings=seconds,
                           processes=state.num_processes, peak_rss_gb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1e6))
     return result

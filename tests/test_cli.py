@@ -159,3 +159,23 @@ def test_audit_finds_copies_filed_under_two_classes(tmp_path, capsys):
     said = capsys.readouterr().out
     assert '10 chips, 2 groups of near-duplicates holding 4 chips; 1 groups span two or more classes' in said, said
     assert (tmp_path/'pairs.png').exists()
+
+
+def test_reproduce_without_stage1_then_with_a_given_adapter(tmp_path):
+    "--sets without generated content skip Stage 1; --adapter then serves the content chips without training one."
+    import pandas as pd
+    out = tmp_path/'run'
+    main(['reproduce', '--out', str(out), '--worlds', '0', '--seeds', '1', '--tables', 'table2,table3',
+          '--sets', 'target_only,target+migrated_source,histmatch', '--quiet'])
+    assert not (out/'stage1').exists()                                             # no set needed generated content
+    assert pd.read_csv(out/'tables'/'table3.csv').training_set.tolist() == ['target_only', 'target+migrated_source']
+    assert pd.read_csv(out/'tables'/'table2.csv').training_set.tolist() == ['target_only', 'histmatch']
+    main(['train-lora', '--data', str(out/'world0'/'benchmark'/'tsx_like'), '--out', str(tmp_path/'adapter'), '--steps', '4', '--quiet'])
+    main(['reproduce', '--out', str(out), '--worlds', '0', '--seeds', '1', '--tables', 'table3', '--sets', 'target_only,ours',
+          '--adapter', str(tmp_path/'adapter'), '--quiet'])
+    assert not (out/'stage1'/'adapter').exists() and len(pd.read_csv(out/'stage1'/'content'/'manifest.csv')) > 0
+    run = json.loads((out/'records'/'run.json').read_text())
+    assert run['config']['adapter'] == str(tmp_path/'adapter') and run['config']['sets'] == ['target_only', 'ours']
+    assert pd.read_csv(out/'tables'/'table3.csv').training_set.tolist() == ['target_only', 'ours']
+    with pytest.raises(SystemExit, match=r"unknown training sets \['ourz'\]"):
+        main(['reproduce', '--out', str(tmp_path/'r2'), '--sets', 'ourz', '--quiet'])
