@@ -10,7 +10,7 @@ __all__ = ['CLASSES', 'TABLE1_SOURCE_COUNTS', 'TABLE1_TARGET_COUNTS', 'PAPER_TAR
            'average_gradients', 'my_share']
 
 # %% ../nbs/00_core.ipynb #aa445316
-import copy, hashlib, io, json, logging, os, platform, random, subprocess, tempfile, time
+import copy, hashlib, io, json, logging, math, os, platform, random, subprocess, tempfile, time
 from contextlib import contextmanager
 from dataclasses import fields
 from datetime import datetime, timedelta, timezone
@@ -143,13 +143,18 @@ def write_text_atomic(path, text:str):
     with atomic_path(path) as tmp: Path(tmp).write_text(text)
 
 def write_json_atomic(path, obj):
-    "Write `obj` as indented JSON to `path` atomically (NumPy scalars and arrays are converted)."
-    write_text_atomic(path, json.dumps(obj, indent=1, default=_to_builtin))
+    "Write `obj` as indented, strict JSON to `path` atomically (NumPy scalars and arrays converted; NaN and ±inf become null)."
+    write_text_atomic(path, json.dumps(_to_strict(obj), indent=1, allow_nan=False))
 
-def _to_builtin(o):
-    if isinstance(o, np.generic): return o.item()
-    if isinstance(o, np.ndarray): return o.tolist()
+def _to_strict(o):
+    "`o` with NumPy values as Python ones, paths as strings and non-finite floats as None (strict JSON has no NaN)."
+    if isinstance(o, dict): return {k: _to_strict(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)): return [_to_strict(v) for v in o]
+    if isinstance(o, np.ndarray): return _to_strict(o.tolist())
+    if isinstance(o, np.generic): return _to_strict(o.item())
+    if isinstance(o, float) and not math.isfinite(o): return None
     if isinstance(o, Path): return str(o)
+    if o is None or isinstance(o, (str, int, float, bool)): return o
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 def pending_batches(keys:list, done:set, batch_size:int)->list:

@@ -105,7 +105,7 @@ def scan_chips(root, classes:list|None=None, skip_bad:bool=False, manifest:bool=
         other = [p for p in files if p.suffix.lower() not in CHIP_EXTS]
         if other and not skip_bad:
             raise ValueError(f"{other[0]}: unknown extension {other[0].suffix!r} ({len(other)} such files in {d}; "
-                             f"supported: {sorted(CHIP_EXTS)}; pass skip_bad=True to skip them)")
+                             f"supported: {sorted(CHIP_EXTS)}; convert or move them out of the folder, or in Python pass skip_bad=True to skip them)")
         skipped += [str(p) for p in other]
         if not chips: raise ValueError(f"{d}: class folder is empty (no chip files)")
         rows += [dict(path=str(p.resolve()), cls=d.name) for p in chips]

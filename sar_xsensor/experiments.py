@@ -7,21 +7,22 @@ __all__ = ['LOSS_CONFIGS', 'TRAINING_SETS', 'CEILINGS', 'TABLES', 'PAPER', 'LABE
            'stages_of', 'needed', 'world_plan', 'link_chips', 'prepare_data', 'stage_jobs', 'run_stage1', 'job_cost',
            'run_stages', 'training_chips', 'classifier_run', 'gain_intervals', 'make_table', 'format_table',
            'figure_samples', 'figure_counts', 'figure_curves', 'figure_confusions', 'translated_folders',
-           'fidelity_run', 'fidelity_table', 'cumulative_timings', 'reproduce_run']
+           'fidelity_run', 'fidelity_table', 'cumulative_timings', 'run_lock', 'reproduce_run']
 
 # %% ../nbs/13_experiments.ipynb #ea15d916
-import json, os, resource, time, warnings
-from contextlib import nullcontext
+import json, os, resource, socket, sys, time, warnings
+from contextlib import contextmanager, nullcontext
+from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from accelerate.utils import gather_object
-from filelock import FileLock
+from filelock import FileLock, Timeout
 from tqdm.auto import tqdm
 
-from .core import get_preset, child_seed, make_record, write_json_atomic, atomic_path, my_share, process_state
+from .core import get_preset, child_seed, make_record, write_json_atomic, atomic_path, write_text_atomic, my_share, process_state
 from scipy import stats
 from .data import (scan_chips, load_chips, common_classes, split_target, save_split, load_split, concat_chipsets, read_chip,
                               find_manifest, manifest_spacing, manifest_sensor, write_spacing_matched, duplicate_groups, duplicate_summary)
@@ -446,6 +447,21 @@ def cumulative_timings(run_json, per_process:list, total:float)->dict:
     return {**this, 'cumulative': {k: before.get(k, 0.) + this.get(k, 0.) for k in sorted({*before, *this})},
             'calls': prev.get('calls', 1 if prev else 0) + 1}
 
+# %% ../nbs/13_experiments.ipynb #a1b2c3d9
+@contextmanager
+def run_lock(out):
+    "Hold `out/.lock` (one run per folder). When another run holds it, say which (pid, host, start) and wait for it."
+    out = Path(out); lock, owner = FileLock(str(out/'.lock')), out/'.lock.owner'
+    try: lock.acquire(timeout=0)
+    except Timeout:
+        who = owner.read_text().strip() if owner.exists() else 'an unknown process'
+        print(f"{out} is in use by another run ({who}): waiting for it to finish", file=sys.stderr, flush=True)
+        lock.acquire()
+    try:
+        write_text_atomic(owner, f"pid {os.getpid()} on {socket.gethostname()}, since {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
+        yield
+    finally: lock.release()
+
 # %% ../nbs/13_experiments.ipynb #f0a8458f
 # Longer than 40 lines: the run's orchestration, stage by stage (each stage is a function above).
 def reproduce_run(preset:str|dict='tiny', out='runs/tiny', seeds:int|None=None, world_seed:int|None=None, source=None, target=None,
@@ -465,7 +481,7 @@ def reproduce_run(preset:str|dict='tiny', out='runs/tiny', seeds:int|None=None, 
     worlds = [int(w) for w in (worlds if worlds is not None else [world_seed] if world_seed is not None
                                else p.get('worlds', [0]) if source is None else [0])]
     state = process_state()
-    with FileLock(str(out/'.lock')) if state.is_main_process else nullcontext():   # one run per folder; the main process holds it
+    with run_lock(out) if state.is_main_process else nullcontext():   # one run per folder; the main process holds it
         t0, datas = time.time(), {}
         with state.main_process_first():            # the main process simulates, splits and links; the others then find it done
             for w in worlds:

@@ -173,9 +173,11 @@ def migrate_batch(backbone, content:np.ndarray, style:np.ndarray, target_sensor,
 MIGRATED_COLUMNS = ['path', 'cls', 'content', 'style', 'backbone', 'base', 'steps', 'lr', 'weights', 'layers', 'seed', 'loss_total', 'loss_terms', 'content_spacing_m']
 
 def style_pairs(content_df:pd.DataFrame, style_df:pd.DataFrame, seed:int)->list:
-    "One style chip path per content chip: same class when available, drawn with a per-chip seed."
+    "One style chip path per content chip: same class when available (else any class, with a warning), drawn with a per-chip seed."
     by_cls = {c: g.path.tolist() for c, g in style_df.groupby('cls')}
     every = style_df.path.tolist()
+    missing = sorted(set(content_df.cls) - set(by_cls))
+    if missing: warnings.warn(f"classes {missing} have no chip in the style folder: their chips take style references from every class")
     out = []
     for p, c in zip(content_df.path, content_df.cls):
         pool = by_cls.get(c, every)
@@ -198,18 +200,19 @@ def migrate_dir(content, style, out, target_sensor=None, base=None, cfg:Migratio
                 seed:int=0, progress:bool=True, backbone:str='dit', sensors=None)->pd.DataFrame:
     "Migrate every chip under `content` toward style references from `style`; resumable; returns the manifest."
     cfg = cfg or MigrationConfig()
-    bb = load_backbone(backbone, base, device=compute_device(), progress=progress)
-    size = bb.network.config.sample_size*bb.pipe.vae_scale_factor if (base is None and backbone == 'dit') else None
     cdf, sdf = scan_chips(content), scan_chips(style)
+    cdf = cdf.assign(rel=[f"{c}/{Path(p).stem}.png" for p, c in zip(cdf.path, cdf.cls)])
+    writer = ChipWriter(out, MIGRATED_COLUMNS)
+    todo = pending_batches(cdf.rel, writer.done, cfg.batch_size)    # whole batches from the full list: resume gives the same chips
+    if not todo: return writer.flush()          # a finished folder: no model to load, no warning to repeat
     target_sensor = manifest_sensor(sdf, target_sensor, 'target', style, search=[sensors] if sensors else [],   # folder's sensors, then `sensors`
                                     why="Stage 2's speckle and frequency losses use its looks and resolution")
     target_sp = manifest_spacing(sdf)
     if cfg.chip_spacing_m is None and target_sp is not None: cfg.chip_spacing_m = float(np.median(target_sp))
-    size = size or int(read_size(cdf.path.iloc[0]))
-    cdf = cdf.assign(style=style_pairs(cdf, sdf, seed), rel=[f"{c}/{Path(p).stem}.png" for p, c in zip(cdf.path, cdf.cls)])
-    writer = ChipWriter(out, MIGRATED_COLUMNS)
+    cdf = cdf.assign(style=style_pairs(cdf, sdf, seed))
     content_sp = content_spacing(cdf, content, cfg)
-    todo = pending_batches(cdf.rel, writer.done, cfg.batch_size)    # whole batches from the full list: resume gives the same chips
+    bb = load_backbone(backbone, base, device=compute_device(), progress=progress)
+    size = bb.network.config.sample_size*bb.pipe.vae_scale_factor if (base is None and backbone == 'dit') else int(read_size(cdf.path.iloc[0]))
     bar = tqdm(total=sum(len(pos) for _, pos in todo), desc='migrate', disable=not progress)
     for b, pos in todo:
         part = cdf.iloc[pos]

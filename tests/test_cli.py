@@ -179,3 +179,37 @@ def test_reproduce_without_stage1_then_with_a_given_adapter(tmp_path):
     assert pd.read_csv(out/'tables'/'table3.csv').training_set.tolist() == ['target_only', 'ours']
     with pytest.raises(SystemExit, match=r"unknown training sets \['ourz'\]"):
         main(['reproduce', '--out', str(tmp_path/'r2'), '--sets', 'ourz', '--quiet'])
+
+
+def test_bad_values_and_outputs_are_named_before_any_work(tmp_path, capsys):
+    "Counts and steps must be positive, rates finite; --out must be writable as what the command writes (folder or file)."
+    for argv, opt in ((['train-lora', '--data', 'x', '--out', 'y', '--steps', '0'], '--steps'),
+                      (['train-lora', '--data', 'x', '--out', 'y', '--steps', '-1'], '--steps'),
+                      (['migrate', '--content', 'a', '--style', 'b', '--out', 'c', '--steps', '0'], '--steps'),
+                      (['generate', '--adapter', 'a', '--out', 'b', '--n-per-class', '0'], '--n-per-class'),
+                      (['migrate', '--content', 'a', '--style', 'b', '--out', 'c', '--lr', 'nan'], '--lr')):
+        with pytest.raises(SystemExit) as e: main(argv)
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and f'argument {opt}: must be positive' in err, err
+    (tmp_path/'file').write_text('x')
+    with pytest.raises(SystemExit, match='is an existing file: give a folder'):
+        main(['simulate', '--out', str(tmp_path/'file'), '--quiet'])
+    with pytest.raises(SystemExit, match='is a folder: give a file name'): main(['stats', str(tmp_path), str(tmp_path), '--out', str(tmp_path)])
+    with pytest.raises(SystemExit, match='error: .*file'):                     # a file on the way: an OSError, one line
+        main(['simulate', '--out', str(tmp_path/'file'/'sub'), '--quiet'])
+
+
+def test_stats_on_constant_chips_and_a_style_folder_missing_a_class(tmp_path):
+    "Constant chips have no speckle: stats says so in one line. A class without style chips is warned about, not styled silently."
+    import numpy as np, warnings
+    from PIL import Image
+    from sar_xsensor.migrate import style_pairs
+    from sar_xsensor.data import scan_chips
+    for d in ('a', 'b'):
+        (tmp_path/d/'C-17').mkdir(parents=True)
+        for i in range(2): Image.fromarray(np.full((32, 32), 90, np.uint8)).save(tmp_path/d/'C-17'/f'{i}.png')
+    with pytest.raises(SystemExit, match='constant intensity'):
+        main(['stats', str(tmp_path/'a'), str(tmp_path/'b'), '--sensor-a', 'tsx_like', '--sensor-b', 'fc1_like'])
+    (tmp_path/'a'/'F-16').mkdir(); Image.fromarray(np.full((32, 32), 9, np.uint8)).save(tmp_path/'a'/'F-16'/'0.png')
+    with pytest.warns(UserWarning, match=r"classes \['F-16'\] have no chip in the style folder"):
+        style_pairs(scan_chips(tmp_path/'a'), scan_chips(tmp_path/'b'), seed=0)
