@@ -19,9 +19,27 @@ def test_formats(tmp_path):
     tifffile.imwrite(tmp_path/'a.tif', np.ones((10, 10), np.uint16)*300)
     Image.fromarray(np.zeros((8, 9, 3), np.uint8)).save(tmp_path/'b.jpg')
     np.save(tmp_path/'c.npy', np.ones((5, 5)))
-    assert read_chip(tmp_path/'a.tif').max() == 300 and read_chip(tmp_path/'b.jpg').shape == (8, 9)
+    assert read_chip(tmp_path/'a.tif').max() == pytest.approx(300*255/65535) and read_chip(tmp_path/'b.jpg').shape == (8, 9)   # 16-bit on the 8-bit scale
+    assert read_chip(tmp_path/'c.npy', with_kind=True)[1] == 'intensity' and read_chip(tmp_path/'b.jpg', with_kind=True)[1] == 'display'
     np.save(tmp_path/'d.npy', np.ones((2, 3, 4, 5)))
     with pytest.raises(ChipReadError, match='d.npy'): read_chip(tmp_path/'d.npy')
+
+
+def test_16_bit_and_float_chips_are_read_by_their_dtype(tmp_path):
+    "A 16-bit export and its 8-bit version give the same intensity; a float TIFF of linear intensity is used as it is."
+    import tifffile
+    from sar_xsensor.data import load_intensity
+    from sar_xsensor.sensors import get_sensor, export_display
+    I = np.random.default_rng(0).gamma(2.6, 0.05/2.6, (1, 32, 32)).astype(np.float32)      # 2.6-look speckle around -13 dB
+    d8 = export_display(I, get_sensor('fc1_like'))[0]
+    for name, arr in (('c8', d8), ('c16', d8.astype(np.uint16)*257)):
+        (tmp_path/name/'A').mkdir(parents=True); Image.fromarray(arr).save(tmp_path/name/'A'/'0.png')
+    (tmp_path/'f'/'A').mkdir(parents=True); tifffile.imwrite(tmp_path/'f'/'A'/'0.tif', I[0])
+    i8, i16 = (load_intensity(scan_chips(tmp_path/n), 'fc1_like') for n in ('c8', 'c16'))
+    assert np.allclose(i8, i16, rtol=1e-4)
+    assert np.allclose(load_intensity(scan_chips(tmp_path/'f')), I)                        # no sensor needed: it is intensity
+    x = load_chips(tmp_path/'f', 32).x
+    assert 0 <= x.min() and x.max() <= 1 and x.std() > 0.1                                # a dB stretch, not a min-max of linear values
 
 
 def test_bad_inputs_name_the_path(tmp_path):
