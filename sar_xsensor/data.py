@@ -9,6 +9,7 @@ __all__ = ['IMAGE_EXTS', 'CHIP_EXTS', 'FIT_POLICIES', 'ChipReadError', 'read_chi
            'duplicate_groups', 'duplicate_summary', 'load_intensity', 'ChipWriter', 'write_spacing_matched']
 
 # %% ../nbs/02_data.ipynb #f5c1f1b9
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -254,8 +255,9 @@ def split_target(df:pd.DataFrame, seed:int, test_frac:float=0.3, val_frac:float=
     return out
 
 def save_split(df:pd.DataFrame, split:pd.Series, path):
-    "Write the split as a CSV of path, cls, split."
-    write_text_atomic(path, pd.DataFrame(dict(path=df.path, cls=df.cls, split=split)).to_csv(index=False))
+    "Write the split as a CSV of path (relative to the file's folder, so a copied or moved run folder keeps it), cls, split."
+    rel = [os.path.relpath(Path(p).absolute(), Path(path).parent.absolute()) for p in df.path]
+    write_text_atomic(path, pd.DataFrame(dict(path=rel, cls=df.cls, split=split)).to_csv(index=False))
 
 def load_split(df:pd.DataFrame, path)->pd.Series:
     "Read a split file (train/val/test/unused) for the chips in `df`; every chip must be listed (matched by path, then by file name)."
@@ -263,8 +265,10 @@ def load_split(df:pd.DataFrame, path)->pd.Series:
     if not {'path', 'split'} <= set(sp.columns): raise ValueError(f"split file {path} needs columns path, split")
     bad = sorted(set(sp.split) - {'train', 'val', 'test', 'unused'})   # unused: set aside by a scarce-data run
     if bad: raise ValueError(f"split file {path}: unknown split labels {bad}")
-    by_path = dict(zip(sp.path.astype(str), sp.split)); by_name = dict(zip([Path(p).name for p in sp.path], sp.split))
-    labels = [by_path.get(p, by_name.get(Path(p).name)) for p in df.path]
+    here = Path(path).parent.absolute()
+    by_path = {os.path.normpath(here/p): s for p, s in zip(sp.path.astype(str), sp.split)}    # relative paths: from the file's folder
+    by_name = dict(zip([Path(p).name for p in sp.path], sp.split))
+    labels = [by_path.get(os.path.normpath(Path(p).absolute()), by_name.get(Path(p).name)) for p in df.path]
     missing = [p for p, l in zip(df.path, labels) if l is None]
     if missing: raise ValueError(f"split file {path} does not list {len(missing)} chips, e.g. {missing[0]}")
     return pd.Series(labels, index=df.index, name='split')

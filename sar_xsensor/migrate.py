@@ -205,6 +205,7 @@ def migrate_dir(content, style, out, target_sensor=None, base=None, cfg:Migratio
     writer = ChipWriter(out, MIGRATED_COLUMNS)
     todo = pending_batches(cdf.rel, writer.done, cfg.batch_size)    # whole batches from the full list: resume gives the same chips
     if not todo: return writer.flush()          # a finished folder: no model to load, no warning to repeat
+    for p in sdf.path: read_chip(p)             # every style chip readable before any work (a truncated one is named now)
     target_sensor = manifest_sensor(sdf, target_sensor, 'target', style, search=[sensors] if sensors else [],   # folder's sensors, then `sensors`
                                     why="Stage 2's speckle and frequency losses use its looks and resolution")
     target_sp = manifest_spacing(sdf)

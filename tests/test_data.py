@@ -101,3 +101,15 @@ def test_a_sensor_defined_as_data_is_found_from_the_folder(tmp_path):
     (tmp_path/'linked'/'manifest.csv').symlink_to(tmp_path/'b'/'manifest.csv')     # as a run's data/target_train
     assert manifest_sensor(scan_chips(tmp_path/'linked'), what='target').looks == 3
     with pytest.raises(ValueError, match='not in'): get_sensor('my_new')             # not shipped: the error says where it looked
+
+
+def test_a_split_file_survives_moving_its_folder(tmp_path):
+    "split.csv stores paths relative to its folder: a copied or moved run folder reads its own chips' split."
+    import shutil
+    make_tree(tmp_path/'run'/'chips', {'A': 3, 'B': 3})
+    df = scan_chips(tmp_path/'run'/'chips')
+    split = pd.Series(['train', 'test']*3, index=df.index)
+    save_split(df, split, tmp_path/'run'/'split.csv')
+    assert not pd.read_csv(tmp_path/'run'/'split.csv').path.str.startswith('/').any()
+    shutil.move(tmp_path/'run', tmp_path/'moved')
+    assert load_split(scan_chips(tmp_path/'moved'/'chips'), tmp_path/'moved'/'split.csv').tolist() == split.tolist()
