@@ -113,3 +113,27 @@ def test_a_split_file_survives_moving_its_folder(tmp_path):
     assert not pd.read_csv(tmp_path/'run'/'split.csv').path.str.startswith('/').any()
     shutil.move(tmp_path/'run', tmp_path/'moved')
     assert load_split(scan_chips(tmp_path/'moved'/'chips'), tmp_path/'moved'/'split.csv').tolist() == split.tolist()
+
+
+@pytest.mark.parametrize('bad', ['truncated', 'zero_byte', 'not_an_image', 'nan_npy'])
+def test_every_unreadable_chip_is_named(tmp_path, bad):
+    "Truncated, zero-byte, non-image and NaN chips: a one-line error naming the file (or skipped with skip_bad)."
+    root = make_tree(tmp_path/'r', {'A': 2, 'B': 2})
+    good = (root/'A'/'0.png').read_bytes()
+    path = root/'B'/('x.npy' if bad == 'nan_npy' else 'x.png')
+    if bad == 'truncated': path.write_bytes(good[:len(good)//2])
+    elif bad == 'zero_byte': path.write_bytes(b'')
+    elif bad == 'not_an_image': path.write_text('hello')
+    else: np.save(path, np.full((20, 24), np.nan, np.float32))
+    with pytest.raises(ChipReadError, match=path.name): load_chips(root, 16)
+    assert load_chips(root, 16, skip_bad=True).skipped == [str(path)]
+
+
+def test_odd_but_valid_folders_load(tmp_path):
+    "RGB chips, mixed sizes, constant chips and paths with spaces and non-ASCII characters all load; an unknown class is named."
+    root = tmp_path/'mes données SAR'/'r'
+    make_tree(root, {'Boeing 747': 2, 'F-16': 2})
+    Image.fromarray(np.full((40, 20, 3), 120, np.uint8)).save(root/'F-16'/'rgb é.png')     # RGB, another size, a constant chip
+    cs = load_chips(root, 16)
+    assert len(cs) == 5 and cs.x.shape == (5, 16, 16) and cs.classes == ['Boeing 747', 'F-16']
+    with pytest.raises(FileNotFoundError, match=r"no folder for classes \['Z-9'\]"): scan_chips(root, classes=['F-16', 'Z-9'])
