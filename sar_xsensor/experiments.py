@@ -7,7 +7,7 @@ __all__ = ['LOSS_CONFIGS', 'TRAINING_SETS', 'CEILINGS', 'TABLES', 'PAPER', 'LABE
            'stages_of', 'needed', 'world_plan', 'link_chips', 'prepare_data', 'stage_jobs', 'run_stage1', 'job_cost',
            'run_stages', 'training_chips', 'classifier_run', 'gain_intervals', 'make_table', 'format_table',
            'figure_samples', 'figure_counts', 'figure_curves', 'figure_confusions', 'translated_folders',
-           'fidelity_run', 'fidelity_table', 'cumulative_timings', 'run_lock', 'reproduce_run']
+           'fidelity_run', 'fidelity_table', 'CallLog', 'run_lock', 'reproduce_run']
 
 # %% ../nbs/13_experiments.ipynb #ea15d916
 import json, os, resource, socket, sys, time, warnings
@@ -436,16 +436,35 @@ def fidelity_table(records:list)->pd.DataFrame:
     return t.assign(n_worlds=df.groupby('method', sort=False).world.nunique().reindex(order)).reset_index()
 
 # %% ../nbs/13_experiments.ipynb #29b2b515
-def cumulative_timings(run_json, per_process:list, total:float)->dict:
-    "This call's seconds per stage (slowest process), `total_this_call`, and the sums over all calls on the run folder (`cumulative`)."
-    this = {}
-    for d in per_process:
-        for k, v in d.items(): this[k] = max(this.get(k, 0.), float(v))
-    this['total_this_call'] = float(total)
-    prev = json.loads(Path(run_json).read_text()).get('timings', {}) if Path(run_json).exists() else {}
-    before = prev.get('cumulative', {k: v for k, v in prev.items() if isinstance(v, (int, float))})
-    return {**this, 'cumulative': {k: before.get(k, 0.) + this.get(k, 0.) for k in sorted({*before, *this})},
-            'calls': prev.get('calls', 1 if prev else 0) + 1}
+class CallLog:
+    "The calls on a run folder with each one's seconds per stage, saved after every stage: a killed call's time still counts."
+    def __init__(self, path, enabled:bool=True):
+        self.path, self.enabled, self.t0 = Path(path), enabled, time.time()
+        self.calls = json.loads(self.path.read_text()) if self.path.exists() else self._from_record(self.path.parent/'run.json')
+        self.this = dict(started=datetime.now(timezone.utc).isoformat(timespec='seconds'), seconds={}, wall_s=0., finished=False)
+        self.calls.append(self.this)
+
+    @staticmethod
+    def _from_record(run_json)->list:
+        "A folder from before the log: its run record's sums as one finished entry (standing for its `calls`)."
+        t = json.loads(Path(run_json).read_text()).get('timings', {}) if Path(run_json).exists() else {}
+        if not t: return []
+        cum = t.get('cumulative', {k: v for k, v in t.items() if isinstance(v, (int, float))})
+        return [dict(seconds={k: v for k, v in cum.items() if k != 'total_this_call'}, wall_s=cum.get('total_this_call', 0.),
+                     finished=True, n=t.get('calls', 1))]
+
+    def save(self, seconds:dict, finished:bool=False):
+        "Record this call's seconds per stage so far (and its wall time); write the log (main process only)."
+        self.this.update(seconds={k: float(v) for k, v in seconds.items()}, wall_s=time.time() - self.t0, finished=finished)
+        if self.enabled: write_json_atomic(self.path, self.calls)
+
+    def timings(self)->dict:
+        "This call's seconds per stage and `total_this_call`, the sums over every call (killed ones included), `calls` and `killed_calls`."
+        cum = {}
+        for c in self.calls:
+            for k, v in {**c['seconds'], 'total_this_call': c['wall_s']}.items(): cum[k] = cum.get(k, 0.) + v
+        return {**self.this['seconds'], 'total_this_call': self.this['wall_s'], 'cumulative': dict(sorted(cum.items())),
+                'calls': sum(c.get('n', 1) for c in self.calls), 'killed_calls': sum(not c['finished'] for c in self.calls[:-1])}
 
 # %% ../nbs/13_experiments.ipynb #a1b2c3d9
 @contextmanager
@@ -482,7 +501,7 @@ def reproduce_run(preset:str|dict='tiny', out='runs/tiny', seeds:int|None=None, 
                                else p.get('worlds', [0]) if source is None else [0])]
     state = process_state()
     with run_lock(out) if state.is_main_process else nullcontext():   # one run per folder; the main process holds it
-        t0, datas = time.time(), {}
+        t0, datas, log = time.time(), {}, CallLog(out/'records'/'calls.json', enabled=state.is_main_process)
         with state.main_process_first():            # the main process simulates, splits and links; the others then find it done
             for w in worlds:
                 wdir, src, tgt = out/f'world{w}', source, target
@@ -497,9 +516,11 @@ def reproduce_run(preset:str|dict='tiny', out='runs/tiny', seeds:int|None=None, 
         sets = plan[worlds[0]]
         needs_content = any(m.startswith('content/') for m in stages_of(sets)[0])    # Stage 1 serves the generated content only
         seconds = run_stage1(out, data0, p, base, worlds[0], progress, source_sensor, adapter) if needs_content else {}
+        log.save(seconds)
         for w in worlds:
             for k, v in run_stages(out/f'world{w}', datas[w], p, *stages_of(plan[w]), base, w, progress, source_sensor, target_sensor, content).items():
                 seconds[k] = seconds.get(k, 0.) + v
+            log.save(seconds)
         tests = {}
         for w in worlds:
             tdf = datas[w]['target_df']
@@ -507,7 +528,7 @@ def reproduce_run(preset:str|dict='tiny', out='runs/tiny', seeds:int|None=None, 
         runs = [(w, s, k) for w in worlds for k in seeds for s in plan[w]]
         t1 = time.time()
         for w, s, k in tqdm(my_share(runs), desc='classifiers', disable=not progress): classifier_run(out/f'world{w}', datas[w], s, k, p, tests[w], w)
-        seconds['classifiers'] = time.time() - t1
+        seconds['classifiers'] = time.time() - t1; log.save(seconds)
         state.wait_for_everyone()
         per_process = gather_object([seconds])
         if not state.is_main_process: return {}
@@ -529,7 +550,9 @@ def reproduce_run(preset:str|dict='tiny', out='runs/tiny', seeds:int|None=None, 
         figure_curves(records, TABLES['table2'], figs/'fig9_curves.png')
         figure_confusions(records, [s for s in TABLES['table2'] if s in sets], data0['classes'], figs/'fig10_confusion_table2.png')
         if 'table3' in tables: figure_confusions(records, [s for s in TABLES['table3'] if s in sets], data0['classes'], figs/'fig11_confusion_table3.png')
-        seconds = cumulative_timings(out/'records'/'run.json', per_process, time.time() - t0)
+        stages = sorted({k for d in per_process for k in d})                  # this call's seconds: the slowest process per stage
+        log.save({k: max(float(d.get(k, 0.)) for d in per_process) for k in stages}, finished=True)
+        seconds = log.timings()
         write_json_atomic(out/'records'/'run.json', make_record('reproduce', dict(preset=p, seeds=seeds, worlds=worlds,
                           n_test={w: len(tests[w]) for w in worlds}, tables=list(tables), one_world_tables=one_world, source=str(source), target=str(target), base=base,
                           target_train_per_class=target_train_per_class, source_sensor=getattr(source_sensor, 'name', source_sensor),
