@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['CLASSES', 'TABLE1_SOURCE_COUNTS', 'TABLE1_TARGET_COUNTS', 'PAPER_TARGET_TRAIN', 'PAPER_CONTENT_PER_CLASS', 'PRESETS',
-           'get_preset', 'section_config', 'deterministic_kernels', 'seed_everything', 'child_seed', 'step_rng',
-           'atomic_path', 'write_text_atomic', 'write_json_atomic', 'pending_batches', 'package_versions', 'git_commit',
-           'make_record', 'Timer', 'jpeg_preview', 'project_root', 'process_state', 'compute_device',
-           'average_gradients', 'my_share']
+           'PARTIAL', 'get_preset', 'section_config', 'deterministic_kernels', 'seed_everything', 'child_seed',
+           'step_rng', 'atomic_path', 'remove_partial_files', 'write_text_atomic', 'write_json_atomic',
+           'pending_batches', 'package_versions', 'git_commit', 'make_record', 'Timer', 'jpeg_preview', 'project_root',
+           'process_state', 'compute_device', 'average_gradients', 'my_share']
 
 # %% ../nbs/00_core.ipynb #aa445316
 import copy, hashlib, io, json, logging, math, os, platform, random, subprocess, tempfile, time
@@ -125,11 +125,13 @@ def step_rng(seed:int, tag:str, step:int, rank:int=0)->torch.Generator:
     return torch.Generator().manual_seed(child_seed(seed, tag, step, *([rank] if rank else [])))
 
 # %% ../nbs/00_core.ipynb #d68fd15b
+PARTIAL = '.partial'      # in the name of a file being written (`atomic_path`): one a kill left behind is removed on resume
+
 @contextmanager
 def atomic_path(path):
     "Yield a temporary path next to `path`; on success rename it onto `path`, on error remove it."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix=path.suffix)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix=PARTIAL + path.suffix)
     os.close(fd)
     try:
         yield Path(tmp)
@@ -137,6 +139,12 @@ def atomic_path(path):
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True); raise
+
+def remove_partial_files(root)->int:
+    "Delete the half-written files a killed job left under `root` (hidden, with `PARTIAL` in the name); how many."
+    stale = [p for p in Path(root).rglob(f'.*{PARTIAL}*') if p.is_file()]
+    for p in stale: p.unlink(missing_ok=True)
+    return len(stale)
 
 def write_text_atomic(path, text:str):
     "Write `text` to `path` atomically."

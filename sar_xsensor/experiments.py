@@ -22,7 +22,7 @@ from accelerate.utils import gather_object
 from filelock import FileLock, Timeout
 from tqdm.auto import tqdm
 
-from .core import get_preset, child_seed, make_record, write_json_atomic, atomic_path, write_text_atomic, my_share, process_state
+from .core import get_preset, child_seed, make_record, write_json_atomic, atomic_path, write_text_atomic, my_share, remove_partial_files, process_state
 from scipy import stats
 from .data import (scan_chips, load_chips, common_classes, split_target, save_split, load_split, concat_chipsets, read_chip,
                               find_manifest, manifest_spacing, manifest_sensor, write_spacing_matched, duplicate_groups, duplicate_summary)
@@ -437,7 +437,7 @@ def fidelity_table(records:list)->pd.DataFrame:
 
 # %% ../nbs/13_experiments.ipynb #29b2b515
 class CallLog:
-    "The calls on a run folder with each one's seconds per stage, saved after every stage: a killed call's time still counts."
+    "The calls on a run folder with each one's seconds per stage, saved when it starts and after every stage: a killed call counts, with the stages it finished."
     def __init__(self, path, enabled:bool=True):
         self.path, self.enabled, self.t0 = Path(path), enabled, time.time()
         self.calls = json.loads(self.path.read_text()) if self.path.exists() else self._from_record(self.path.parent/'run.json')
@@ -502,6 +502,8 @@ def reproduce_run(preset:str|dict='tiny', out='runs/tiny', seeds:int|None=None, 
     state = process_state()
     with run_lock(out) if state.is_main_process else nullcontext():   # one run per folder; the main process holds it
         t0, datas, log = time.time(), {}, CallLog(out/'records'/'calls.json', enabled=state.is_main_process)
+        if state.is_main_process: remove_partial_files(out); log.save({})    # what a killed call was writing; this call is on record
+        state.wait_for_everyone()
         with state.main_process_first():            # the main process simulates, splits and links; the others then find it done
             for w in worlds:
                 wdir, src, tgt = out/f'world{w}', source, target

@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['LORA_QKV', 'LORA_ALL_ATTENTION', 'LORA_TARGETS', 'CLIP_ATTENTION', 'LORA_CHECKPOINT', 'GENERATED_COLUMNS',
-           'lora_targets', 'add_lora', 'add_text_encoder_lora', 'LoraWeights', 'train_lora', 'read_adapter_meta',
-           'load_adapter', 'generate', 'prompt_likelihood_accuracy', 'AdapterConfig', 'GenerationConfig',
-           'train_lora_dir', 'generate_dir']
+           'lora_targets', 'add_lora', 'add_text_encoder_lora', 'LoraWeights', 'save_checkpoint', 'recover_checkpoint',
+           'train_lora', 'read_adapter_meta', 'load_adapter', 'generate', 'prompt_likelihood_accuracy', 'AdapterConfig',
+           'GenerationConfig', 'train_lora_dir', 'generate_dir']
 
 # %% ../nbs/08_lora.ipynb #57c946f7
 import json, shutil, time
@@ -94,6 +94,26 @@ class LoraWeights:
         if missing: raise KeyError(f"checkpoint lacks LoRA tensors {sorted(missing)[:3]}…")
         self.module.load_state_dict(sd, strict=False)
 
+# %% ../nbs/08_lora.ipynb #a1b2c3db
+def save_checkpoint(acc, ckpt, log:dict):
+    "accelerate's state plus `log` into `ckpt`, replaced whole: written beside it first, then swapped in by renames, so a kill never leaves a half-written checkpoint."
+    ckpt = Path(ckpt); new, old = ckpt.with_name(ckpt.name + '.partial'), ckpt.with_name(ckpt.name + '.old')
+    if acc.is_main_process: shutil.rmtree(new, ignore_errors=True)
+    acc.wait_for_everyone()
+    acc.save_state(new)                        # every process writes its part (random states), the main one the weights
+    acc.wait_for_everyone()
+    if acc.is_main_process:
+        write_json_atomic(new/'log.json', log)
+        if ckpt.exists(): ckpt.rename(old)
+        new.rename(ckpt); shutil.rmtree(old, ignore_errors=True)
+    acc.wait_for_everyone()
+
+def recover_checkpoint(ckpt):
+    "After a kill: finish an interrupted swap (`.old` without the checkpoint) and drop a half-written `.partial`."
+    ckpt = Path(ckpt); new, old = ckpt.with_name(ckpt.name + '.partial'), ckpt.with_name(ckpt.name + '.old')
+    if not ckpt.exists() and old.exists(): old.rename(ckpt)
+    shutil.rmtree(new, ignore_errors=True); shutil.rmtree(old, ignore_errors=True)
+
 # %% ../nbs/08_lora.ipynb #3b5c3589
 # Longer than 40 lines: one training loop (accelerate, checkpoints, resume) that reads best as one unit.
 def train_lora(pipe, chips:np.ndarray, labels:list, out_dir, sensor=None, rank:int=16, alpha:float|None=None,
@@ -122,8 +142,10 @@ def train_lora(pipe, chips:np.ndarray, labels:list, out_dir, sensor=None, rank:i
     transformer, opt, sched = acc.prepare(pipe.transformer, opt, sched)
     for te in tes.values(): acc.register_for_checkpointing(LoraWeights(te))
     acc.register_save_state_pre_hook(partial(_save_lora_only, acc)); acc.register_load_state_pre_hook(partial(_load_lora_only, acc))
-    log_path, ckpt = out_dir/'checkpoint'/'log.json', out_dir/'checkpoint'
-    log = json.loads(log_path.read_text()) if log_path.exists() else dict(step=0, loss=[], seconds=0.)
+    ckpt = out_dir/'checkpoint'
+    if acc.is_main_process: recover_checkpoint(ckpt)
+    acc.wait_for_everyone()
+    log = json.loads((ckpt/'log.json').read_text()) if (ckpt/'log.json').exists() else dict(step=0, loss=[], seconds=0.)
     if log['step']: acc.load_state(ckpt)
     X, lab = torch.from_numpy(chips), np.array(labels)
     transformer.train(); t0 = time.perf_counter(); dt = pipe.transformer.dtype
@@ -141,8 +163,7 @@ def train_lora(pipe, chips:np.ndarray, labels:list, out_dir, sensor=None, rank:i
         log['loss'].append(round(loss.item(), 5)); log['step'] = step + 1
         if log['step'] % checkpoint_every == 0 or log['step'] == steps:
             log['seconds'] += time.perf_counter() - t0; t0 = time.perf_counter()
-            acc.save_state(ckpt)
-            if acc.is_main_process: write_json_atomic(log_path, log)
+            save_checkpoint(acc, ckpt, log)
     transformer.eval(); acc.wait_for_everyone()
     meta = dict(base=None if base is None else str(base), rank=rank, alpha=alpha or rank, targets=lora_targets(targets), classes=classes,
                 prompts=prompts, sensor=None if sensor is None else str(getattr(sensor, 'name', sensor)), chip_px=int(chips.shape[1]),
