@@ -572,6 +572,7 @@ def translate_dir(method:str, source, target, out, preset:str|dict='tiny', epoch
         run = lambda idx, i: degrade(src.x[idx], s_sensor, t_sensor, None if s_sp is None else s_sp[idx],
                                      None if t_sp is None else float(np.median(t_sp)), seed=child_seed(seed, 'degrade', i))
     src.df['rel'] = [f"{c}/{Path(q).stem}.png" for q, c in zip(src.df.path, src.df.cls)]
+    writer.retain(src.df.rel)                                    # chips of an earlier input (a renamed class folder) go
     todo = pending_batches(src.df.rel, writer.done, batch_size)   # whole batches from the full list: resume gives the same chips
     bar = tqdm(total=sum(len(pos) for _, pos in todo), desc=f'{method} translate', disable=not progress)
     for i, idx in todo:

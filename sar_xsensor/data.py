@@ -9,7 +9,7 @@ __all__ = ['IMAGE_EXTS', 'CHIP_EXTS', 'FIT_POLICIES', 'ChipReadError', 'read_chi
            'duplicate_groups', 'duplicate_summary', 'load_intensity', 'ChipWriter', 'write_spacing_matched']
 
 # %% ../nbs/02_data.ipynb #f5c1f1b9
-import os
+import os, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -346,6 +346,15 @@ class ChipWriter:
 
     @property
     def done(self)->set: return set(self.rows)
+
+    def retain(self, keys)->int:
+        "Forget and delete the written chips that are not in `keys` (left by an earlier input, e.g. a renamed class folder); how many, with a warning."
+        stale = [k for k in self.rows if k not in set(keys)]
+        for k in stale: (self.out/k).unlink(missing_ok=True); del self.rows[k]
+        for d in {(self.out/k).parent for k in stale}:
+            if d.is_dir() and not any(d.iterdir()): d.rmdir()
+        if stale: warnings.warn(f"{self.out}: {len(stale)} chip(s) no longer in the input removed (e.g. {stale[0]}); the manifest now lists the current input only")
+        return len(stale)
 
     def write(self, rel:str, chip:np.ndarray, **row):
         "Write uint8 `chip` to `rel` (`<class>/<name>.png`) and record its manifest row."

@@ -203,6 +203,7 @@ def migrate_dir(content, style, out, target_sensor=None, base=None, cfg:Migratio
     cdf, sdf = scan_chips(content), scan_chips(style)
     cdf = cdf.assign(rel=[f"{c}/{Path(p).stem}.png" for p, c in zip(cdf.path, cdf.cls)])
     writer = ChipWriter(out, MIGRATED_COLUMNS)
+    writer.retain(cdf.rel)                      # chips of an earlier input (a renamed class folder) go
     todo = pending_batches(cdf.rel, writer.done, cfg.batch_size)    # whole batches from the full list: resume gives the same chips
     if not todo: return writer.flush()          # a finished folder: no model to load, no warning to repeat
     for p in sdf.path: read_chip(p)             # every style chip readable before any work (a truncated one is named now)
