@@ -117,10 +117,11 @@ def _parse_weights(s:str|None)->dict:
     "`freq=10,speckle=0.1` as {'freq': 10.0, 'speckle': 0.1} (the terms are checked by `MigrationConfig`); a malformed item is named."
     out = {}
     for item in _split_list(s) or []:
-        k, sep, v = item.partition('=')
-        try: out[k.strip()] = float(v) if sep else None
-        except ValueError: out[k.strip()] = None
-        if out[k.strip()] is None: raise ValueError(f"--weights item {item!r}: write term=value, e.g. freq=10")
+        k, _, v = item.partition('=')
+        try: w = float(v)
+        except ValueError: w = math.nan
+        if not (math.isfinite(w) and w >= 0): raise ValueError(f"--weights item {item!r}: write term=value with a value ≥ 0, e.g. freq=10")
+        out[k.strip()] = w
     return out
 
 def _require(**opts):

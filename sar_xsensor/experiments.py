@@ -501,7 +501,7 @@ def reproduce_run(preset:str|dict='tiny', out='runs/tiny', seeds:int|None=None, 
                                else p.get('worlds', [0]) if source is None else [0])]
     state = process_state()
     with run_lock(out) if state.is_main_process else nullcontext():   # one run per folder; the main process holds it
-        t0, datas, log = time.time(), {}, CallLog(out/'records'/'calls.json', enabled=state.is_main_process)
+        datas, log = {}, CallLog(out/'records'/'calls.json', enabled=state.is_main_process)
         if state.is_main_process: remove_partial_files(out); log.save({})    # what a killed call was writing; this call is on record
         state.wait_for_everyone()
         with state.main_process_first():            # the main process simulates, splits and links; the others then find it done
