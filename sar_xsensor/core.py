@@ -7,7 +7,7 @@ __all__ = ['CLASSES', 'TABLE1_SOURCE_COUNTS', 'TABLE1_TARGET_COUNTS', 'PAPER_TAR
            'PARTIAL', 'get_preset', 'section_config', 'deterministic_kernels', 'seed_everything', 'child_seed',
            'step_rng', 'atomic_path', 'remove_partial_files', 'write_text_atomic', 'write_json_atomic',
            'pending_batches', 'package_versions', 'git_commit', 'make_record', 'Timer', 'jpeg_preview', 'project_root',
-           'process_state', 'compute_device', 'average_gradients', 'my_share']
+           'process_state', 'compute_device', 'average_gradients', 'my_share', 'sync_point']
 
 # %% ../nbs/00_core.ipynb #aa445316
 import copy, hashlib, io, json, logging, math, os, platform, random, subprocess, tempfile, time
@@ -255,3 +255,16 @@ def my_share(jobs:list, costs:list|None=None)->list:
         p = load.index(min(load)); load[p] += costs[i]
         if p == s.process_index: mine.append(jobs[i])
     return mine
+
+def sync_point(folder, name:str, payload=None, poll:float=0.2)->list:
+    "Wait until every process of this launch has reached point `name` (unique within the launch); every process's JSON-able `payload`, in rank order. Through files in `folder/.sync/<launch>/` on the shared disk, not gloo: a process that waits for minutes only polls."
+    # written by hand: gloo's barrier aborted (SIGABRT, "terminate called without an active exception") after long one-sided waits
+    s = process_state()
+    if s.num_processes == 1: return [payload]
+    launch = os.environ.get('TORCHELASTIC_RUN_ID', 'none')
+    if launch == 'none': launch = f"{os.environ.get('MASTER_PORT', '')}-{os.getppid()}"   # the launcher is every rank's parent
+    d = Path(folder)/'.sync'/launch
+    write_json_atomic(d/f'{name}.{s.process_index}.json', payload)
+    files = [d/f'{name}.{r}.json' for r in range(s.num_processes)]
+    while not all(f.exists() for f in files): time.sleep(poll)
+    return [json.loads(f.read_text()) for f in files]

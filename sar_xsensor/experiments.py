@@ -18,11 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from accelerate.utils import gather_object
 from filelock import FileLock, Timeout
 from tqdm.auto import tqdm
 
-from .core import get_preset, child_seed, make_record, write_json_atomic, atomic_path, write_text_atomic, my_share, remove_partial_files, process_state
+from .core import get_preset, child_seed, make_record, write_json_atomic, atomic_path, write_text_atomic, my_share, remove_partial_files, process_state, sync_point
 from scipy import stats
 from .data import (scan_chips, load_chips, common_classes, split_target, save_split, load_split, concat_chipsets, read_chip,
                               find_manifest, manifest_spacing, manifest_sensor, write_spacing_matched, duplicate_groups, duplicate_summary)
@@ -211,7 +210,7 @@ def run_stage1(out, data:dict, preset:dict, base=None, seed:int=0, progress:bool
         t0 = time.time()
         generate_dir(adapter, out/'stage1'/'content', seed=seed, base=base, preset=preset, progress=progress)
         seconds['stage1_generate'] = time.time() - t0
-    state.wait_for_everyone()
+    sync_point(out, 'stage1')
     return seconds
 
 # CPU cost per source chip relative to migrating one chip (from the bench run's stage timings at 50 Stage 2 steps and 10 GAN epochs)
@@ -226,13 +225,13 @@ def job_cost(name:str, n_source:int, n_content:int)->float:
 def run_stages(out, data:dict, preset:dict, migrations:list, baselines:list, base=None, seed:int=0, progress:bool=True,
                source_sensor=None, target_sensor=None, content=None)->dict:
     "Stage 2 and the baselines of one world folder, shared among the processes of `accelerate launch` (longest job first to the least-loaded process); seconds per job (this process's)."
-    seconds, state = {}, process_state()
+    seconds = {}
     jobs = stage_jobs(out, data, preset, migrations, baselines, base, seed, progress, source_sensor, target_sensor, content)
     n_source = len(list(Path(data['source_in']).glob('*/*.png')))
     n_content = len(list(Path(content if content is not None else Path(out)/'stage1'/'content').glob('*/*.png')))
     for name, job in my_share(jobs, [job_cost(n, n_source, n_content) for n, _ in jobs]):
         t0 = time.time(); job(); seconds[name] = time.time() - t0
-    state.wait_for_everyone()
+    sync_point(out, 'stages')
     return seconds
 
 # %% ../nbs/13_experiments.ipynb #7f20ab00
@@ -503,15 +502,15 @@ def reproduce_run(preset:str|dict='tiny', out='runs/tiny', seeds:int|None=None, 
     with run_lock(out) if state.is_main_process else nullcontext():   # one run per folder; the main process holds it
         datas, log = {}, CallLog(out/'records'/'calls.json', enabled=state.is_main_process)
         if state.is_main_process: remove_partial_files(out); log.save({})    # what a killed call was writing; this call is on record
-        state.wait_for_everyone()
-        with state.main_process_first():            # the main process simulates, splits and links; the others then find it done
-            for w in worlds:
-                wdir, src, tgt = out/f'world{w}', source, target
-                if source is None:                  # worlds share the source chips (and so Stage 1); target chips are the world's
-                    b = p['benchmark']; bdir = wdir/'benchmark'
-                    if not (bdir/'manifest.csv').exists(): build_benchmark(bdir, b, seed=w, source_seed=worlds[0], progress=progress)
-                    src, tgt = bdir/b['source_sensor'], bdir/b['target_sensor']
-                datas[w] = prepare_data(wdir, src, tgt, w, target_train_per_class, source_sensor=source_sensor)
+        if not state.is_main_process: sync_point(out, 'data')     # the main process simulates, splits and links first...
+        for w in worlds:
+            wdir, src, tgt = out/f'world{w}', source, target
+            if source is None:                  # worlds share the source chips (and so Stage 1); target chips are the world's
+                b = p['benchmark']; bdir = wdir/'benchmark'
+                if not (bdir/'manifest.csv').exists(): build_benchmark(bdir, b, seed=w, source_seed=worlds[0], progress=progress)
+                src, tgt = bdir/b['source_sensor'], bdir/b['target_sensor']
+            datas[w] = prepare_data(wdir, src, tgt, w, target_train_per_class, source_sensor=source_sensor)
+        if state.is_main_process: sync_point(out, 'data')         # ...the others then find it done
         data0, content = datas[worlds[0]], out/'stage1'/'content'
         one_world = [t for t in tables if t in p.get('one_world_tables', [])]     # e.g. Table 4: its own rows in the first world only
         plan = {w: [s for s in v if sets is None or s in sets] for w, v in world_plan(tables, worlds, one_world, available=set(data0)).items()}
@@ -531,8 +530,7 @@ def reproduce_run(preset:str|dict='tiny', out='runs/tiny', seeds:int|None=None, 
         t1 = time.time()
         for w, s, k in tqdm(my_share(runs), desc='classifiers', disable=not progress): classifier_run(out/f'world{w}', datas[w], s, k, p, tests[w], w)
         seconds['classifiers'] = time.time() - t1; log.save(seconds)
-        state.wait_for_everyone()
-        per_process = gather_object([seconds])
+        per_process = sync_point(out, 'classifiers', seconds)
         if not state.is_main_process: return {}
         records = [classifier_run(out/f'world{w}', datas[w], s, k, p, tests[w], w) for w, s, k in runs]   # all written by now: read back
         result = {}
