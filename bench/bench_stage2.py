@@ -98,9 +98,9 @@ def main():
     timings = {}
     for name in a.configs.split(','):
         cfg = MigrationConfig(steps=a.steps, lr=a.lr, weights=CONFIGS[name], layers=[int(i) for i in a.layers.split(',')] if a.layers else None,
-                              match_spacing=not a.keep_scale, freq_kind=a.freq_kind)
+                              match_spacing=not a.keep_scale, freq_kind=a.freq_kind, batch_size=a.batch)
         t0 = time.perf_counter()
-        migrate_dir(content_dir, style_dir, work/(name + a.tag), bench['target_sensor'], cfg=cfg, batch_size=a.batch, seed=a.seed, progress=False)
+        migrate_dir(content_dir, style_dir, work/(name + a.tag), bench['target_sensor'], cfg=cfg, seed=a.seed, progress=False)
         timings[name] = time.perf_counter() - t0
         mig = load_chips(work/(name + a.tag), bench['chip_px'], classes=tr.classes)
         order = {(c, Path(pth).name): i for i, (pth, c) in enumerate(zip(mig.df.path, mig.df.cls))}

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sar_xsensor.core import get_preset, make_record, write_json_atomic, child_seed, compute_device, LORA_QKV, LORA_ALL_ATTENTION
+from sar_xsensor.core import get_preset, make_record, write_json_atomic, child_seed, compute_device
+from sar_xsensor.lora import LORA_QKV, LORA_ALL_ATTENTION
 from sar_xsensor.data import scan_chips, load_chips, split_target
 from sar_xsensor.classify import train_classifier
 from sar_xsensor.mmdit import load_pipeline

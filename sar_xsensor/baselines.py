@@ -12,7 +12,7 @@ __all__ = ['GAN_METHODS', 'BASELINES', 'BASELINE_COLUMNS', 'norm_layer', 'init_w
 
 # %% ../nbs/12_baselines.ipynb #6b7ac0f6
 import json, math, os, shutil, time
-from dataclasses import dataclass, asdict, fields
+from dataclasses import dataclass, asdict
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,7 @@ from safetensors.torch import save_file, load_file
 from scipy import ndimage
 from tqdm.auto import tqdm
 
-from .core import seed_everything, get_preset, child_seed, atomic_path, write_json_atomic, compute_device, pending_batches
+from .core import seed_everything, get_preset, section_config, child_seed, atomic_path, write_json_atomic, compute_device, pending_batches
 from .data import (ChipSet, scan_chips, load_chips, common_classes, manifest_sensor, manifest_spacing, match_spacing,
                               chips_to_signed, ChipWriter)
 from .sensors import get_sensor, display_to_intensity, export_display, transfer_function, sensor_band, resample
@@ -232,10 +232,7 @@ class GANConfig:
     def from_preset(cls, preset:str|dict, **overrides)->'GANConfig':
         "Settings of a preset's `baselines` section at its chip size, with `overrides` (None values ignored)."
         p = get_preset(preset)
-        kw = {**p.get('baselines', {}), 'size': p['benchmark']['chip_px'], **{k: v for k, v in overrides.items() if v is not None}}
-        unknown = set(kw) - {f.name for f in fields(cls)}
-        if unknown: raise ValueError(f"unknown GAN settings {sorted(unknown)}")
-        return cls(**kw)
+        return section_config(cls, p, 'baselines', **{'size': p['benchmark']['chip_px'], **{k: v for k, v in overrides.items() if v is not None}})
 
 def lr_factor(epoch:int, epochs:int)->float:
     "Linear-decay schedule: 1 for the first half of the epochs, then linearly down towards 0."
@@ -575,6 +572,7 @@ def translate_dir(method:str, source, target, out, preset:str|dict='tiny', epoch
         run = lambda idx, i: degrade(src.x[idx], s_sensor, t_sensor, None if s_sp is None else s_sp[idx],
                                      None if t_sp is None else float(np.median(t_sp)), seed=child_seed(seed, 'degrade', i))
     src.df['rel'] = [f"{c}/{Path(q).stem}.png" for q, c in zip(src.df.path, src.df.cls)]
+    writer.retain(src.df.rel)                                    # chips of an earlier input (a renamed class folder) go
     todo = pending_batches(src.df.rel, writer.done, batch_size)   # whole batches from the full list: resume gives the same chips
     bar = tqdm(total=sum(len(pos) for _, pos in todo), desc=f'{method} translate', disable=not progress)
     for i, idx in todo:

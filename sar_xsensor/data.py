@@ -9,6 +9,7 @@ __all__ = ['IMAGE_EXTS', 'CHIP_EXTS', 'FIT_POLICIES', 'ChipReadError', 'read_chi
            'duplicate_groups', 'duplicate_summary', 'load_intensity', 'ChipWriter', 'write_spacing_matched']
 
 # %% ../nbs/02_data.ipynb #f5c1f1b9
+import os, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,8 +29,8 @@ CHIP_EXTS = IMAGE_EXTS | {'.npy'}
 class ChipReadError(ValueError):
     "A chip file that cannot be read as a 2-D image."
 
-def read_chip(path)->np.ndarray:
-    "Read a chip as a float32 (H, W) array; RGB(A) becomes luminance. Raises `ChipReadError` naming the file."
+def read_chip(path, with_kind:bool=False):
+    "A chip as a float32 (H, W) array (and its kind, 'display' or 'intensity', if `with_kind`); RGB(A) becomes luminance. Raises `ChipReadError` naming the file."
     path = Path(path)
     ext = path.suffix.lower()
     if ext not in CHIP_EXTS: raise ChipReadError(f"{path}: unknown extension {ext!r} (supported: {sorted(CHIP_EXTS)})")
@@ -45,12 +46,15 @@ def read_chip(path)->np.ndarray:
                 a = np.asarray(im.convert('L') if im.mode in ('RGB', 'RGBA', 'P', 'LA', 'CMYK') else im)
     except Exception as e: raise ChipReadError(f"{path}: cannot read ({type(e).__name__}: {e})") from None
     a = np.asarray(a)
+    # by dtype: integer chips are display values, put on the 8-bit scale (a 16-bit PNG's 65535 is 255); float chips are linear intensity
+    kind = 'intensity' if np.issubdtype(a.dtype, np.floating) else 'display'
+    scale = 255/np.iinfo(a.dtype).max if kind == 'display' and a.dtype not in (np.uint8, np.bool_) else 1.
     if a.ndim == 3 and a.shape[-1] in (3, 4): a = a[..., :3] @ np.array([0.299, 0.587, 0.114])
     elif a.ndim == 3 and a.shape[0] in (1, 3, 4) and a.shape[0] < min(a.shape[1:]): a = a[:3].mean(0) if a.shape[0] > 1 else a[0]
     if a.ndim != 2 or min(a.shape) < 2: raise ChipReadError(f"{path}: expected a 2-D chip, got shape {a.shape}")
-    a = a.astype(np.float32)
+    a = (a*scale).astype(np.float32) if scale != 1. else a.astype(np.float32)
     if not np.isfinite(a).all(): raise ChipReadError(f"{path}: contains NaN or infinite values")
-    return a
+    return (a, kind) if with_kind else a
 
 # %% ../nbs/02_data.ipynb #d9f70e14
 FIT_POLICIES = ('resize', 'crop', 'pad_resize')
@@ -105,7 +109,7 @@ def scan_chips(root, classes:list|None=None, skip_bad:bool=False, manifest:bool=
         other = [p for p in files if p.suffix.lower() not in CHIP_EXTS]
         if other and not skip_bad:
             raise ValueError(f"{other[0]}: unknown extension {other[0].suffix!r} ({len(other)} such files in {d}; "
-                             f"supported: {sorted(CHIP_EXTS)}; pass skip_bad=True to skip them)")
+                             f"supported: {sorted(CHIP_EXTS)}; convert or move them out of the folder, or in Python pass skip_bad=True to skip them)")
         skipped += [str(p) for p in other]
         if not chips: raise ValueError(f"{d}: class folder is empty (no chip files)")
         rows += [dict(path=str(p.resolve()), cls=d.name) for p in chips]
@@ -166,10 +170,11 @@ def concat_chipsets(*sets:ChipSet)->ChipSet:
     return ChipSet(np.concatenate([s.x for s in sets]), np.concatenate([s.y for s in sets]), sets[0].classes,
                    pd.concat([s.df for s in sets], ignore_index=True), sum([s.skipped for s in sets], []))
 
-def _to_unit(a:np.ndarray)->np.ndarray:
-    if a.min() >= 0 and a.max() <= 255 and np.allclose(a, np.round(a)): return a/255.
-    lo, hi = float(a.min()), float(a.max())
-    return (a - lo)/(hi - lo) if hi > lo else np.zeros_like(a)
+def _to_unit(a:np.ndarray, kind:str='display')->np.ndarray:
+    "Display values (0–255) to [0, 1]; linear intensity by a per-chip dB stretch between its 1st and 99.9th percentiles (a float chip brings no display mapping)."
+    if kind == 'display': return np.clip(a/255., 0, 1)
+    db = 10*np.log10(np.maximum(a, 1e-12)); lo, hi = np.percentile(db, [1, 99.9])
+    return np.clip((db - lo)/(hi - lo), 0, 1) if hi > lo else np.zeros_like(a)
 
 # %% ../nbs/02_data.ipynb #52213dd4
 def load_chips(root, size:int, classes:list|None=None, fit:str='pad_resize', skip_bad:bool=False, df=None)->ChipSet:
@@ -178,11 +183,11 @@ def load_chips(root, size:int, classes:list|None=None, fit:str='pad_resize', ski
     classes = sorted(df.cls.unique()) if classes is None else list(classes)
     xs, keep, skipped = [], [], list(df.attrs.get('skipped', []))
     for i, p in enumerate(df.path):
-        try: a = read_chip(p)
+        try: a, kind = read_chip(p, with_kind=True)
         except ChipReadError:
             if not skip_bad: raise
             skipped.append(str(p)); continue
-        xs.append(fit_chip(_to_unit(a), size, fit).astype(np.float32)); keep.append(i)
+        xs.append(fit_chip(_to_unit(a, kind), size, fit).astype(np.float32)); keep.append(i)
     if not xs: raise ValueError(f"{root}: no readable chips")
     df = df.iloc[keep].reset_index(drop=True)
     unknown = sorted(set(df.cls) - set(classes))
@@ -250,8 +255,9 @@ def split_target(df:pd.DataFrame, seed:int, test_frac:float=0.3, val_frac:float=
     return out
 
 def save_split(df:pd.DataFrame, split:pd.Series, path):
-    "Write the split as a CSV of path, cls, split."
-    write_text_atomic(path, pd.DataFrame(dict(path=df.path, cls=df.cls, split=split)).to_csv(index=False))
+    "Write the split as a CSV of path (relative to the file's folder, so a copied or moved run folder keeps it), cls, split."
+    rel = [os.path.relpath(Path(p).absolute(), Path(path).parent.absolute()) for p in df.path]
+    write_text_atomic(path, pd.DataFrame(dict(path=rel, cls=df.cls, split=split)).to_csv(index=False))
 
 def load_split(df:pd.DataFrame, path)->pd.Series:
     "Read a split file (train/val/test/unused) for the chips in `df`; every chip must be listed (matched by path, then by file name)."
@@ -259,8 +265,10 @@ def load_split(df:pd.DataFrame, path)->pd.Series:
     if not {'path', 'split'} <= set(sp.columns): raise ValueError(f"split file {path} needs columns path, split")
     bad = sorted(set(sp.split) - {'train', 'val', 'test', 'unused'})   # unused: set aside by a scarce-data run
     if bad: raise ValueError(f"split file {path}: unknown split labels {bad}")
-    by_path = dict(zip(sp.path.astype(str), sp.split)); by_name = dict(zip([Path(p).name for p in sp.path], sp.split))
-    labels = [by_path.get(p, by_name.get(Path(p).name)) for p in df.path]
+    here = Path(path).parent.absolute()
+    by_path = {os.path.normpath(here/p): s for p, s in zip(sp.path.astype(str), sp.split)}    # relative paths: from the file's folder
+    by_name = dict(zip([Path(p).name for p in sp.path], sp.split))
+    labels = [by_path.get(os.path.normpath(Path(p).absolute()), by_name.get(Path(p).name)) for p in df.path]
     missing = [p for p, l in zip(df.path, labels) if l is None]
     if missing: raise ValueError(f"split file {path} does not list {len(missing)} chips, e.g. {missing[0]}")
     return pd.Series(labels, index=df.index, name='split')
@@ -312,14 +320,15 @@ def _split_groups(df:pd.DataFrame, groups:np.ndarray, seed:int, test_frac:float,
 
 # %% ../nbs/02_data.ipynb #88a0c529
 def load_intensity(df:pd.DataFrame, sensor=None, search:list=(), size:int|None=None, fit:str='pad_resize')->np.ndarray:
-    "Linear intensity (N, H, W) of the chips in `df`: the `.npy` beside each export if present, else the inverse display mapping of `sensor` (default: the manifest's); each fitted to `size` when given."
+    "Linear intensity (N, H, W) of the chips in `df`: a float chip itself or the `.npy` beside each export if present, else the inverse display mapping of `sensor` (default: the manifest's); each fitted to `size` when given."
     out = []
     for p in df.path:
         npy = Path(p).with_suffix('.npy')
-        if npy.exists(): out.append(read_chip(npy)); continue
+        a, kind = read_chip(npy if npy.exists() else p, with_kind=True)
+        if kind == 'intensity': out.append(a); continue       # a float chip (or the .npy beside an export) is intensity already
         sensor = manifest_sensor(df, sensor, search=search)
         if sensor is None: raise ValueError(f"{p}: no intensity file beside it and no sensor in a manifest; name the sensor to invert its display mapping")
-        out.append(display_to_intensity(read_chip(p), sensor))
+        out.append(display_to_intensity(a, sensor))
     if size is not None: out = [fit_chip(a.astype(np.float32), size, fit) for a in out]
     shapes = sorted({a.shape for a in out})
     if len(shapes) > 1: raise ValueError(f"chips have {len(shapes)} different shapes (e.g. {shapes[:3]}); give a size to fit them to (--size)")
@@ -337,6 +346,15 @@ class ChipWriter:
 
     @property
     def done(self)->set: return set(self.rows)
+
+    def retain(self, keys)->int:
+        "Forget and delete the written chips that are not in `keys` (left by an earlier input, e.g. a renamed class folder); how many, with a warning."
+        stale = [k for k in self.rows if k not in set(keys)]
+        for k in stale: (self.out/k).unlink(missing_ok=True); del self.rows[k]
+        for d in {(self.out/k).parent for k in stale}:
+            if d.is_dir() and not any(d.iterdir()): d.rmdir()
+        if stale: warnings.warn(f"{self.out}: {len(stale)} chip(s) no longer in the input removed (e.g. {stale[0]}); the manifest now lists the current input only")
+        return len(stale)
 
     def write(self, rel:str, chip:np.ndarray, **row):
         "Write uint8 `chip` to `rel` (`<class>/<name>.png`) and record its manifest row."
@@ -366,7 +384,7 @@ def write_spacing_matched(df:pd.DataFrame, dest, to_spacing:float, sensor=None, 
                 out = match_spacing(load_intensity(df.iloc[[i]], sensor), s, to_spacing, seed=child_seed(seed, 'match', rel))
                 disp = export_display(out, get_sensor(sensor))
             else:                                          # no sensor: resample the display values themselves
-                out = match_spacing(_to_unit(read_chip(r.path))[None], s, to_spacing, seed=child_seed(seed, 'match', rel))
+                out = match_spacing(_to_unit(*read_chip(r.path, with_kind=True))[None], s, to_spacing, seed=child_seed(seed, 'match', rel))
                 disp = np.round(np.clip(out, 0, 1)*255).astype(np.uint8)
             (dest/r.cls).mkdir(parents=True, exist_ok=True)
             with atomic_path(dest/f'{rel}.npy') as t: np.save(t, out[0].astype(np.float32))

@@ -7,32 +7,31 @@ __all__ = ['LOSS_CONFIGS', 'TRAINING_SETS', 'CEILINGS', 'TABLES', 'PAPER', 'LABE
            'stages_of', 'needed', 'world_plan', 'link_chips', 'prepare_data', 'stage_jobs', 'run_stage1', 'job_cost',
            'run_stages', 'training_chips', 'classifier_run', 'gain_intervals', 'make_table', 'format_table',
            'figure_samples', 'figure_counts', 'figure_curves', 'figure_confusions', 'translated_folders',
-           'fidelity_run', 'fidelity_table', 'cumulative_timings', 'reproduce_run']
+           'fidelity_run', 'fidelity_table', 'CallLog', 'run_lock', 'reproduce_run']
 
 # %% ../nbs/13_experiments.ipynb #ea15d916
-import dataclasses, json, os, resource, time, warnings
-from contextlib import nullcontext
+import json, os, resource, socket, sys, time, warnings
+from contextlib import contextmanager, nullcontext
+from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from accelerate.utils import gather_object
-from filelock import FileLock
+from filelock import FileLock, Timeout
 from tqdm.auto import tqdm
 
-from .core import get_preset, child_seed, make_record, write_json_atomic, atomic_path, write_text_atomic, my_share, process_state
+from .core import get_preset, child_seed, make_record, write_json_atomic, atomic_path, write_text_atomic, my_share, remove_partial_files, process_state, sync_point
 from scipy import stats
 from .data import (scan_chips, load_chips, common_classes, split_target, save_split, load_split, concat_chipsets, read_chip,
                               find_manifest, manifest_spacing, manifest_sensor, write_spacing_matched, duplicate_groups, duplicate_summary)
 from .sensors import get_sensor, display_to_intensity
 from .sarstats import fidelity_to_twins
 from .classify import train_classifier
-from .losses import MigrationWeights
 
 # %% ../nbs/13_experiments.ipynb #45f7a475
-LOSS_CONFIGS = {'both': MigrationWeights(), 'sp_only': MigrationWeights(freq=0), 'f_only': MigrationWeights(speckle=0),
-                'neither': MigrationWeights(speckle=0, freq=0)}
+# Table 4's loss configurations: the Stage 2 terms each switches off (λ = 0); the others keep the preset's λ
+LOSS_CONFIGS = {'both': (), 'sp_only': ('freq',), 'f_only': ('speckle',), 'neither': ('speckle', 'freq')}
 
 TRAINING_SETS = {
     'target_only': [],
@@ -83,14 +82,14 @@ def ceiling_of(name:str)->str|None:
     return 'target+twins+fresh' if any(f.startswith('stage2/content') for f in TRAINING_SETS[name]) else 'target+twins'
 
 def stages_of(sets)->tuple:
-    "(Stage 2 loss configurations, baselines) that training sets `sets` need."
+    "(Stage 2 migrations as 'source/<loss configuration>' or 'content/<…>', baselines) that training sets `sets` need."
     folders = [f for s in sets for f in TRAINING_SETS[s]]
-    losses = list(dict.fromkeys(f.split('/')[2] for f in folders if f.startswith('stage2/')))
+    migrations = list(dict.fromkeys(f.removeprefix('stage2/') for f in folders if f.startswith('stage2/')))
     baselines = list(dict.fromkeys(f.split('/')[1] for f in folders if f.startswith('baselines/')))
-    return losses, baselines
+    return migrations, baselines
 
 def needed(tables, available=None)->tuple:
-    "(training sets, Stage 2 loss configurations, baselines) that `tables` need; sets whose `data/` folders are not in `available` are left out."
+    "(training sets, Stage 2 migrations, baselines) that `tables` need; sets whose `data/` folders are not in `available` are left out."
     sets = list(dict.fromkeys(s for t in tables for s in TABLES[t]))
     if available is not None: sets = [s for s in sets if all(f.split('/')[1] in available for f in TRAINING_SETS[s] if f.startswith('data/'))]
     return (sets, *stages_of(sets))
@@ -178,20 +177,19 @@ def prepare_data(out, source, target, seed:int=0, target_train_per_class:int|Non
     return data
 
 # %% ../nbs/13_experiments.ipynb #1811d55a
-def stage_jobs(out, data:dict, preset:dict, losses:list, baselines:list, base=None, seed:int=0, progress:bool=True,
+def stage_jobs(out, data:dict, preset:dict, migrations:list, baselines:list, base=None, seed:int=0, progress:bool=True,
                source_sensor=None, target_sensor=None, content=None)->list:
     "The independent Stage 2 and baseline jobs of a world folder `out`: (name, callable) pairs, each writing its own folder; every job translates `data['source_in']` (the spacing-matched source chips where spacings are known)."
     from sar_xsensor.migrate import migrate_dir, MigrationConfig
     from sar_xsensor.baselines import translate_dir
-    out, e, jobs = Path(out), preset['experiment'], []
+    out, jobs = Path(out), []
     content = Path(content) if content is not None else out/'stage1'/'content'
-    for name in losses:
-        w = LOSS_CONFIGS[name]
-        if w.freq: w = dataclasses.replace(w, freq=e.get('migrate_w_freq', w.freq))   # λ_f of the preset (tuned for bench)
-        cfg = MigrationConfig(steps=e['migrate_steps'], lr=e['migrate_lr'], weights=w)
-        for what, chips in (('source', data['source_in']), ('content', content)):
-            jobs.append((f'stage2_{what}_{name}', partial(migrate_dir, chips, data['target_train'], out/'stage2'/what/name, target_sensor,
-                                                          base=base, cfg=cfg, batch_size=e['migrate_batch'], seed=seed, progress=progress)))
+    for m in migrations:                # 'source/<loss configuration>' or 'content/<…>'
+        what, name = m.split('/')
+        cfg = MigrationConfig.from_preset(get_preset(preset, migrate=dict(weights=dict.fromkeys(LOSS_CONFIGS[name], 0.))))
+        chips = data['source_in'] if what == 'source' else content
+        jobs.append((f'stage2_{what}_{name}', partial(migrate_dir, chips, data['target_train'], out/'stage2'/m, target_sensor,
+                                                      base=base, cfg=cfg, seed=seed, progress=progress)))
     for m in baselines:
         jobs.append((f'baseline_{m}', partial(translate_dir, m, data['source_in'], data['target_train'], out/'baselines'/m, preset, seed=seed,
                                               source_sensor=source_sensor, target_sensor=target_sensor, progress=progress)))
@@ -200,7 +198,7 @@ def stage_jobs(out, data:dict, preset:dict, losses:list, baselines:list, base=No
 def run_stage1(out, data:dict, preset:dict, base=None, seed:int=0, progress:bool=True, source_sensor=None, adapter=None)->dict:
     "Stage 1 (adapter and content base in `out/stage1`, shared by every world: it sees source chips only; a finished `adapter` folder skips the training); seconds per step (this process's)."
     from sar_xsensor.lora import train_lora_dir, generate_dir
-    out, e, seconds, state = Path(out), preset['experiment'], {}, process_state()
+    out, seconds, state = Path(out), {}, process_state()
     if adapter is not None and not (Path(adapter)/'adapter.json').exists():
         raise FileNotFoundError(f"adapter {adapter}: no adapter.json (give the folder a finished `sar-xsensor train-lora` wrote)")
     adapter = Path(adapter) if adapter is not None else out/'stage1'/'adapter'
@@ -210,9 +208,9 @@ def run_stage1(out, data:dict, preset:dict, base=None, seed:int=0, progress:bool
         seconds['stage1_lora'] = time.time() - t0
     if state.is_main_process:
         t0 = time.time()
-        generate_dir(adapter, out/'stage1'/'content', n_per_class=e['n_content_per_class'], seed=seed, base=base, preset=preset, progress=progress)
+        generate_dir(adapter, out/'stage1'/'content', seed=seed, base=base, preset=preset, progress=progress)
         seconds['stage1_generate'] = time.time() - t0
-    state.wait_for_everyone()
+    sync_point(out, 'stage1')
     return seconds
 
 # CPU cost per source chip relative to migrating one chip (from the bench run's stage timings at 50 Stage 2 steps and 10 GAN epochs)
@@ -224,16 +222,16 @@ def job_cost(name:str, n_source:int, n_content:int)->float:
     if name.startswith('stage2_'): return float(n_content if name.startswith('stage2_content') else n_source)
     return BASELINE_COST.get(name.removeprefix('baseline_'), 1.)*n_source
 
-def run_stages(out, data:dict, preset:dict, losses:list, baselines:list, base=None, seed:int=0, progress:bool=True,
+def run_stages(out, data:dict, preset:dict, migrations:list, baselines:list, base=None, seed:int=0, progress:bool=True,
                source_sensor=None, target_sensor=None, content=None)->dict:
     "Stage 2 and the baselines of one world folder, shared among the processes of `accelerate launch` (longest job first to the least-loaded process); seconds per job (this process's)."
-    seconds, state = {}, process_state()
-    jobs = stage_jobs(out, data, preset, losses, baselines, base, seed, progress, source_sensor, target_sensor, content)
+    seconds = {}
+    jobs = stage_jobs(out, data, preset, migrations, baselines, base, seed, progress, source_sensor, target_sensor, content)
     n_source = len(list(Path(data['source_in']).glob('*/*.png')))
     n_content = len(list(Path(content if content is not None else Path(out)/'stage1'/'content').glob('*/*.png')))
     for name, job in my_share(jobs, [job_cost(n, n_source, n_content) for n, _ in jobs]):
         t0 = time.time(); job(); seconds[name] = time.time() - t0
-    state.wait_for_everyone()
+    sync_point(out, 'stages')
     return seconds
 
 # %% ../nbs/13_experiments.ipynb #7f20ab00
@@ -391,11 +389,11 @@ def _display_intensity(df:pd.DataFrame, sensor)->np.ndarray:
     "Linear intensity of the 8-bit exports in `df` under `sensor`'s display mapping (every method's chips read alike)."
     return np.stack([display_to_intensity(read_chip(p), get_sensor(sensor)) for p in df.path])
 
-def translated_folders(out, data:dict, losses:list, baselines:list)->dict:
+def translated_folders(out, data:dict, migrations:list, baselines:list)->dict:
     "{method label: folder} of the translations of the source chips in world folder `out` (plus the untranslated, spacing-matched chips)."
     out = Path(out)
     folders = {'raw source, spacing matched (no style)': data.get('source_in')}
-    folders |= {f'Stage 2 ({name})': out/'stage2'/'source'/name for name in losses}
+    folders |= {f"Stage 2 ({m.split('/')[1]})": out/'stage2'/m for m in migrations if m.startswith('source/')}
     folders |= {LABELS[m]: out/'baselines'/m for m in baselines}
     return {k: v for k, v in folders.items() if v is not None and Path(v).is_dir()}
 
@@ -437,52 +435,93 @@ def fidelity_table(records:list)->pd.DataFrame:
     return t.assign(n_worlds=df.groupby('method', sort=False).world.nunique().reindex(order)).reset_index()
 
 # %% ../nbs/13_experiments.ipynb #29b2b515
-def cumulative_timings(run_json, per_process:list, total:float)->dict:
-    "This call's seconds per stage (slowest process), `total_this_call`, and the sums over all calls on the run folder (`cumulative`)."
-    this = {}
-    for d in per_process:
-        for k, v in d.items(): this[k] = max(this.get(k, 0.), float(v))
-    this['total_this_call'] = float(total)
-    prev = json.loads(Path(run_json).read_text()).get('timings', {}) if Path(run_json).exists() else {}
-    before = prev.get('cumulative', {k: v for k, v in prev.items() if isinstance(v, (int, float))})
-    return {**this, 'cumulative': {k: before.get(k, 0.) + this.get(k, 0.) for k in sorted({*before, *this})},
-            'calls': prev.get('calls', 1 if prev else 0) + 1}
+class CallLog:
+    "The calls on a run folder with each one's seconds per stage, saved when it starts and after every stage: a killed call counts, with the stages it finished."
+    def __init__(self, path, enabled:bool=True):
+        self.path, self.enabled, self.t0 = Path(path), enabled, time.time()
+        self.calls = json.loads(self.path.read_text()) if self.path.exists() else self._from_record(self.path.parent/'run.json')
+        self.this = dict(started=datetime.now(timezone.utc).isoformat(timespec='seconds'), seconds={}, wall_s=0., finished=False)
+        self.calls.append(self.this)
+
+    @staticmethod
+    def _from_record(run_json)->list:
+        "A folder from before the log: its run record's sums as one finished entry (standing for its `calls`)."
+        t = json.loads(Path(run_json).read_text()).get('timings', {}) if Path(run_json).exists() else {}
+        if not t: return []
+        cum = t.get('cumulative', {k: v for k, v in t.items() if isinstance(v, (int, float))})
+        return [dict(seconds={k: v for k, v in cum.items() if k != 'total_this_call'}, wall_s=cum.get('total_this_call', 0.),
+                     finished=True, n=t.get('calls', 1))]
+
+    def save(self, seconds:dict, finished:bool=False):
+        "Record this call's seconds per stage so far (and its wall time); write the log (main process only)."
+        self.this.update(seconds={k: float(v) for k, v in seconds.items()}, wall_s=time.time() - self.t0, finished=finished)
+        if self.enabled: write_json_atomic(self.path, self.calls)
+
+    def timings(self)->dict:
+        "This call's seconds per stage and `total_this_call`, the sums over every call (killed ones included), `calls` and `killed_calls`."
+        cum = {}
+        for c in self.calls:
+            for k, v in {**c['seconds'], 'total_this_call': c['wall_s']}.items(): cum[k] = cum.get(k, 0.) + v
+        return {**self.this['seconds'], 'total_this_call': self.this['wall_s'], 'cumulative': dict(sorted(cum.items())),
+                'calls': sum(c.get('n', 1) for c in self.calls), 'killed_calls': sum(not c['finished'] for c in self.calls[:-1])}
+
+# %% ../nbs/13_experiments.ipynb #a1b2c3d9
+@contextmanager
+def run_lock(out):
+    "Hold `out/.lock` (one run per folder). When another run holds it, say which (pid, host, start) and wait for it."
+    out = Path(out); lock, owner = FileLock(str(out/'.lock')), out/'.lock.owner'
+    try: lock.acquire(timeout=0)
+    except Timeout:
+        who = owner.read_text().strip() if owner.exists() else 'an unknown process'
+        print(f"{out} is in use by another run ({who}): waiting for it to finish", file=sys.stderr, flush=True)
+        lock.acquire()
+    try:
+        write_text_atomic(owner, f"pid {os.getpid()} on {socket.gethostname()}, since {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
+        yield
+    finally: lock.release()
 
 # %% ../nbs/13_experiments.ipynb #f0a8458f
 # Longer than 40 lines: the run's orchestration, stage by stage (each stage is a function above).
 def reproduce_run(preset:str|dict='tiny', out='runs/tiny', seeds:int|None=None, world_seed:int|None=None, source=None, target=None,
                   target_train_per_class:int|None=None, base=None, tables=tuple(TABLES), progress:bool=True,
-                  source_sensor=None, target_sensor=None, worlds:list|None=None, adapter=None)->dict:
-    "Run the experiments of `tables` in `out` (resuming) over the preset's worlds; write tables, the fidelity table, figures and a run record; return {table: DataFrame}."
+                  source_sensor=None, target_sensor=None, worlds:list|None=None, adapter=None, sets:list|None=None)->dict:
+    "Run the experiments of `tables` in `out` (resuming) over the preset's worlds, only the training sets `sets` if given (Stage 1 runs only when one of them needs generated content); write tables, the fidelity table, figures and a run record; return {table: DataFrame}."
     from sar_xsensor.simulate import build_benchmark
     p = get_preset(preset)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     seeds = list(range(p['seeds'] if seeds is None else seeds))
     unknown = sorted(set(tables) - set(TABLES))
     if unknown: raise ValueError(f"unknown tables {unknown}; choose from {list(TABLES)}")
+    if sets is not None and set(sets) - set(TRAINING_SETS):
+        raise ValueError(f"unknown training sets {sorted(set(sets) - set(TRAINING_SETS))}; choose from {list(TRAINING_SETS)}")
     if (source is None) != (target is None): raise ValueError("pass both --source and --target, or neither (simulated benchmark)")
     # your own data is one world (its split as before: there are no free test chips); a simulated run has the preset's worlds
     worlds = [int(w) for w in (worlds if worlds is not None else [world_seed] if world_seed is not None
                                else p.get('worlds', [0]) if source is None else [0])]
     state = process_state()
-    with FileLock(str(out/'.lock')) if state.is_main_process else nullcontext():   # one run per folder; the main process holds it
-        t0, datas = time.time(), {}
-        with state.main_process_first():            # the main process simulates, splits and links; the others then find it done
-            for w in worlds:
-                wdir, src, tgt = out/f'world{w}', source, target
-                if source is None:                  # worlds share the source chips (and so Stage 1); target chips are the world's
-                    b = p['benchmark']; bdir = wdir/'benchmark'
-                    if not (bdir/'manifest.csv').exists(): build_benchmark(bdir, b, seed=w, source_seed=worlds[0], progress=progress)
-                    src, tgt = bdir/b['source_sensor'], bdir/b['target_sensor']
-                datas[w] = prepare_data(wdir, src, tgt, w, target_train_per_class, p['experiment']['n_source_per_class'], source_sensor)
+    with run_lock(out) if state.is_main_process else nullcontext():   # one run per folder; the main process holds it
+        datas, log = {}, CallLog(out/'records'/'calls.json', enabled=state.is_main_process)
+        if state.is_main_process: remove_partial_files(out); log.save({})    # what a killed call was writing; this call is on record
+        if not state.is_main_process: sync_point(out, 'data')     # the main process simulates, splits and links first...
+        for w in worlds:
+            wdir, src, tgt = out/f'world{w}', source, target
+            if source is None:                  # worlds share the source chips (and so Stage 1); target chips are the world's
+                b = p['benchmark']; bdir = wdir/'benchmark'
+                if not (bdir/'manifest.csv').exists(): build_benchmark(bdir, b, seed=w, source_seed=worlds[0], progress=progress)
+                src, tgt = bdir/b['source_sensor'], bdir/b['target_sensor']
+            datas[w] = prepare_data(wdir, src, tgt, w, target_train_per_class, source_sensor=source_sensor)
+        if state.is_main_process: sync_point(out, 'data')         # ...the others then find it done
         data0, content = datas[worlds[0]], out/'stage1'/'content'
         one_world = [t for t in tables if t in p.get('one_world_tables', [])]     # e.g. Table 4: its own rows in the first world only
-        plan = world_plan(tables, worlds, one_world, available=set(data0))
+        plan = {w: [s for s in v if sets is None or s in sets] for w, v in world_plan(tables, worlds, one_world, available=set(data0)).items()}
         sets = plan[worlds[0]]
-        seconds = run_stage1(out, data0, p, base, worlds[0], progress, source_sensor, adapter)
+        needs_content = any(m.startswith('content/') for m in stages_of(sets)[0])    # Stage 1 serves the generated content only
+        seconds = run_stage1(out, data0, p, base, worlds[0], progress, source_sensor, adapter) if needs_content else {}
+        log.save(seconds)
         for w in worlds:
             for k, v in run_stages(out/f'world{w}', datas[w], p, *stages_of(plan[w]), base, w, progress, source_sensor, target_sensor, content).items():
                 seconds[k] = seconds.get(k, 0.) + v
+            log.save(seconds)
         tests = {}
         for w in worlds:
             tdf = datas[w]['target_df']
@@ -490,9 +529,8 @@ def reproduce_run(preset:str|dict='tiny', out='runs/tiny', seeds:int|None=None, 
         runs = [(w, s, k) for w in worlds for k in seeds for s in plan[w]]
         t1 = time.time()
         for w, s, k in tqdm(my_share(runs), desc='classifiers', disable=not progress): classifier_run(out/f'world{w}', datas[w], s, k, p, tests[w], w)
-        seconds['classifiers'] = time.time() - t1
-        state.wait_for_everyone()
-        per_process = gather_object([seconds])
+        seconds['classifiers'] = time.time() - t1; log.save(seconds)
+        per_process = sync_point(out, 'classifiers', seconds)
         if not state.is_main_process: return {}
         records = [classifier_run(out/f'world{w}', datas[w], s, k, p, tests[w], w) for w, s, k in runs]   # all written by now: read back
         result = {}
@@ -512,12 +550,14 @@ def reproduce_run(preset:str|dict='tiny', out='runs/tiny', seeds:int|None=None, 
         figure_curves(records, TABLES['table2'], figs/'fig9_curves.png')
         figure_confusions(records, [s for s in TABLES['table2'] if s in sets], data0['classes'], figs/'fig10_confusion_table2.png')
         if 'table3' in tables: figure_confusions(records, [s for s in TABLES['table3'] if s in sets], data0['classes'], figs/'fig11_confusion_table3.png')
-        seconds = cumulative_timings(out/'records'/'run.json', per_process, time.time() - t0)
+        stages = sorted({k for d in per_process for k in d})                  # this call's seconds: the slowest process per stage
+        log.save({k: max(float(d.get(k, 0.)) for d in per_process) for k in stages}, finished=True)
+        seconds = log.timings()
         write_json_atomic(out/'records'/'run.json', make_record('reproduce', dict(preset=p, seeds=seeds, worlds=worlds,
                           n_test={w: len(tests[w]) for w in worlds}, tables=list(tables), one_world_tables=one_world, source=str(source), target=str(target), base=base,
                           target_train_per_class=target_train_per_class, source_sensor=getattr(source_sensor, 'name', source_sensor),
                           target_sensor=getattr(target_sensor, 'name', target_sensor), spacing_matched='source_matched' in data0,
-                          adapter=None if adapter is None else str(adapter)),
+                          adapter=None if adapter is None else str(adapter), sets=sets),
                           {t: result[t].to_dict('records') for t in tables}, seed=worlds[0], timings=seconds,
                           processes=state.num_processes, peak_rss_gb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1e6))
     return result

@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 from PIL import Image
 from tqdm.auto import tqdm
-from .core import child_seed, compute_device, pending_batches
+from .core import section_config, child_seed, compute_device, pending_batches
 from .sensors import get_sensor, display_to_intensity_t
 from .data import scan_chips, load_chips, read_chip, manifest_sensor, manifest_spacing, match_spacing, ChipWriter
 from .flow import sampling_times
@@ -31,7 +31,8 @@ class MigrationConfig:
     "Stage 2 settings (defaults: the official AD optimise mode plus the paper's loss weights)."
     steps: int = 200
     lr: float = 0.05
-    weights: MigrationWeights = field(default_factory=MigrationWeights)
+    batch_size: int = 16            # chips per optimisation batch (each batch draws its own patches from its seed)
+    weights: MigrationWeights = field(default_factory=MigrationWeights)   # or a dict of them: λ by term name
     layers: list|None = None        # forward-order attention-layer indices (None: all)
     n_patches: int = 16             # M of Eq. 20
     patch: int = 8                  # N of Eq. 20
@@ -41,8 +42,16 @@ class MigrationConfig:
     match_spacing: bool = True      # resample content to the target chips' pixel spacing first (when both are known)
     content_spacing_m: float|None = None  # content chips' pixel spacing where their manifest gives none (your own folders)
     def __post_init__(self):
+        if isinstance(self.weights, dict):
+            unknown = sorted(set(self.weights) - set(MigrationWeights().to_dict()))
+            if unknown: raise ValueError(f"unknown loss weight(s) {unknown}: the terms are {list(MigrationWeights().to_dict())}")
+            self.weights = MigrationWeights(**self.weights)
         if self.freq_kind not in ('log_magnitude', 'radial_log_power'): raise ValueError(f"unknown freq_kind {self.freq_kind!r}: 'log_magnitude' or 'radial_log_power'")
     def to_dict(self)->dict: return {**asdict(self), 'weights': self.weights.to_dict()}
+    @classmethod
+    def from_preset(cls, preset:str|dict, **overrides)->'MigrationConfig':
+        "The preset's `migrate` section (steps, learning rate, batch, λ by term), with the `overrides` that are not None."
+        return section_config(cls, preset, 'migrate', **overrides)
 
 # %% ../nbs/11_migrate.ipynb #df5b30e6
 class DiTBackbone:
@@ -164,9 +173,11 @@ def migrate_batch(backbone, content:np.ndarray, style:np.ndarray, target_sensor,
 MIGRATED_COLUMNS = ['path', 'cls', 'content', 'style', 'backbone', 'base', 'steps', 'lr', 'weights', 'layers', 'seed', 'loss_total', 'loss_terms', 'content_spacing_m']
 
 def style_pairs(content_df:pd.DataFrame, style_df:pd.DataFrame, seed:int)->list:
-    "One style chip path per content chip: same class when available, drawn with a per-chip seed."
+    "One style chip path per content chip: same class when available (else any class, with a warning), drawn with a per-chip seed."
     by_cls = {c: g.path.tolist() for c, g in style_df.groupby('cls')}
     every = style_df.path.tolist()
+    missing = sorted(set(content_df.cls) - set(by_cls))
+    if missing: warnings.warn(f"classes {missing} have no chip in the style folder: their chips take style references from every class")
     out = []
     for p, c in zip(content_df.path, content_df.cls):
         pool = by_cls.get(c, every)
@@ -185,22 +196,25 @@ def content_spacing(cdf:pd.DataFrame, folder, cfg:MigrationConfig)->np.ndarray|N
     return sp
 
 # %% ../nbs/11_migrate.ipynb #233cb63a
-def migrate_dir(content, style, out, target_sensor=None, base=None, cfg:MigrationConfig|None=None, batch_size:int=16,
+def migrate_dir(content, style, out, target_sensor=None, base=None, cfg:MigrationConfig|None=None,
                 seed:int=0, progress:bool=True, backbone:str='dit', sensors=None)->pd.DataFrame:
     "Migrate every chip under `content` toward style references from `style`; resumable; returns the manifest."
     cfg = cfg or MigrationConfig()
-    bb = load_backbone(backbone, base, device=compute_device(), progress=progress)
-    size = bb.network.config.sample_size*bb.pipe.vae_scale_factor if (base is None and backbone == 'dit') else None
     cdf, sdf = scan_chips(content), scan_chips(style)
+    cdf = cdf.assign(rel=[f"{c}/{Path(p).stem}.png" for p, c in zip(cdf.path, cdf.cls)])
+    writer = ChipWriter(out, MIGRATED_COLUMNS)
+    writer.retain(cdf.rel)                      # chips of an earlier input (a renamed class folder) go
+    todo = pending_batches(cdf.rel, writer.done, cfg.batch_size)    # whole batches from the full list: resume gives the same chips
+    if not todo: return writer.flush()          # a finished folder: no model to load, no warning to repeat
+    for p in sdf.path: read_chip(p)             # every style chip readable before any work (a truncated one is named now)
     target_sensor = manifest_sensor(sdf, target_sensor, 'target', style, search=[sensors] if sensors else [],   # folder's sensors, then `sensors`
                                     why="Stage 2's speckle and frequency losses use its looks and resolution")
     target_sp = manifest_spacing(sdf)
     if cfg.chip_spacing_m is None and target_sp is not None: cfg.chip_spacing_m = float(np.median(target_sp))
-    size = size or int(read_size(cdf.path.iloc[0]))
-    cdf = cdf.assign(style=style_pairs(cdf, sdf, seed), rel=[f"{c}/{Path(p).stem}.png" for p, c in zip(cdf.path, cdf.cls)])
-    writer = ChipWriter(out, MIGRATED_COLUMNS)
+    cdf = cdf.assign(style=style_pairs(cdf, sdf, seed))
     content_sp = content_spacing(cdf, content, cfg)
-    todo = pending_batches(cdf.rel, writer.done, batch_size)    # whole batches from the full list: resume gives the same chips
+    bb = load_backbone(backbone, base, device=compute_device(), progress=progress)
+    size = bb.network.config.sample_size*bb.pipe.vae_scale_factor if (base is None and backbone == 'dit') else int(read_size(cdf.path.iloc[0]))
     bar = tqdm(total=sum(len(pos) for _, pos in todo), desc='migrate', disable=not progress)
     for b, pos in todo:
         part = cdf.iloc[pos]

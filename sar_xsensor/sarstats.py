@@ -57,11 +57,13 @@ def homogeneous_windows(intensity, window:int=8, pfa:float=1e-4, guard:int=2, to
 
 # %% ../nbs/03_sarstats.ipynb #bf4a23e4
 def enl(intensity, window:int=8, per_chip:bool=False, **kw):
-    "ENL of a linear-intensity chip (H, W) or batch (B, H, W) over automatically found homogeneous windows (NaN if none)."
+    "ENL of a linear-intensity chip (H, W) or batch (B, H, W) over automatically found homogeneous windows (NaN if none); constant chips, which have no speckle to measure, raise ValueError."
     I = np.asarray(intensity, dtype=np.float64)
     if I.ndim < 2: raise ValueError(f"expected a chip (H, W) or a batch (B, H, W), got shape {I.shape}")
     if not np.isfinite(I).all() or (I < 0).any(): raise ValueError("intensity must be finite and non-negative (linear, not dB)")
     if per_chip and I.ndim == 3: return np.array([enl(c, window, **kw) for c in I])
+    if (np.ptp(I.reshape(-1, *I.shape[-2:]), axis=(1, 2)) == 0).all():
+        raise ValueError("constant intensity (no speckle): the ENL is undefined; are the chips blank or padding?")
     m, v = homogeneous_windows(I, window, **kw)
     return float((m**2).mean()/v.mean()) if len(m) else float('nan')
 

@@ -91,3 +91,22 @@ def test_training_is_deterministic_by_seed(tiny):
     c, _ = train_translator('stargan', s, t, cfg, seed=4, progress=False)
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
     assert not all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), c.state_dict().values()))
+
+
+def test_a_renamed_class_folder_leaves_no_stale_chips(tiny, tmp_path):
+    "degrade on a folder whose class was renamed since the last run: the old class's chips leave the output and its manifest, with a warning."
+    # (the batches are cut anew from the new folder order, so chips that share a batch with the renamed class are redone)
+    import shutil
+    import pandas as pd
+    from sar_xsensor.baselines import translate_dir
+    d, source, train = tiny
+    src = tmp_path/'src'; shutil.copytree(source, src, symlinks=True)
+    sensors = dict(source_sensor='tsx_like', target_sensor='fc1_like')
+    first = translate_dir('degrade', src, train, tmp_path/'out', 'tiny', progress=False, **sensors)
+    (src/'B-52').rename(src/'Bomber')
+    tr = tmp_path/'train'; shutil.copytree(train, tr, symlinks=True); (tr/'B-52').rename(tr/'Bomber')
+    with pytest.warns(UserWarning, match='no longer in the input'):
+        translate_dir('degrade', src, tr, tmp_path/'out', 'tiny', progress=False, **sensors)
+    out = scan_chips(tmp_path/'out')
+    assert 'B-52' not in set(out.cls) and not (tmp_path/'out'/'B-52').exists() and len(out) == len(first)
+    assert set(pd.read_csv(tmp_path/'out'/'manifest.csv').cls) == set(out.cls)

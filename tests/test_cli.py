@@ -29,6 +29,9 @@ def test_bad_arguments_exit_with_a_message(tmp_path, capsys):
     r = subprocess.run([exe, '--version'], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.strip() == f'sar-xsensor {sar_xsensor.__version__}'
     with pytest.raises(SystemExit, match='not found'): main(['stats', str(tmp_path/'x'), str(tmp_path/'y')])
+    stage2 = ['migrate', '--content', str(tmp_path/'x'), '--style', str(tmp_path/'y'), '--out', str(tmp_path/'z')]
+    with pytest.raises(SystemExit, match=r"unknown loss weight\(s\) \['frq'\]"): main(stage2 + ['--weights', 'frq=1'])
+    with pytest.raises(SystemExit, match="--weights item 'freq': write term=value"): main(stage2 + ['--weights', 'freq'])
 
 
 def test_reproduce_on_your_own_folders(tmp_path):
@@ -64,7 +67,8 @@ def test_reproduce_shares_the_work_among_processes(tmp_path):
     import pandas as pd
     bindir = Path(sys.executable).parent
     exe, torchrun = shutil.which('sar-xsensor') or str(bindir/'sar-xsensor'), shutil.which('torchrun') or str(bindir/'torchrun')
-    r = subprocess.run([torchrun, '--nproc_per_node', '2', exe, 'reproduce', '--preset', 'tiny', '--out', str(tmp_path/'run'),
+    # --standalone: a free port of its own, so another torchrun job on the machine cannot meet this one
+    r = subprocess.run([torchrun, '--standalone', '--nproc_per_node', '2', exe, 'reproduce', '--preset', 'tiny', '--out', str(tmp_path/'run'),
                         '--seeds', '1', '--worlds', '0', '--tables', 'table3', '--quiet'], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-3000:]
     run = json.loads((tmp_path/'run'/'records'/'run.json').read_text())
@@ -155,3 +159,85 @@ def test_audit_finds_copies_filed_under_two_classes(tmp_path, capsys):
     said = capsys.readouterr().out
     assert '10 chips, 2 groups of near-duplicates holding 4 chips; 1 groups span two or more classes' in said, said
     assert (tmp_path/'pairs.png').exists()
+
+
+def test_reproduce_without_stage1_then_with_a_given_adapter(tmp_path):
+    "--sets without generated content skip Stage 1; --adapter then serves the content chips without training one."
+    import pandas as pd
+    out = tmp_path/'run'
+    main(['reproduce', '--out', str(out), '--worlds', '0', '--seeds', '1', '--tables', 'table2,table3',
+          '--sets', 'target_only,target+migrated_source,histmatch', '--quiet'])
+    assert not (out/'stage1').exists()                                             # no set needed generated content
+    assert pd.read_csv(out/'tables'/'table3.csv').training_set.tolist() == ['target_only', 'target+migrated_source']
+    assert pd.read_csv(out/'tables'/'table2.csv').training_set.tolist() == ['target_only', 'histmatch']
+    main(['train-lora', '--data', str(out/'world0'/'benchmark'/'tsx_like'), '--out', str(tmp_path/'adapter'), '--steps', '4', '--quiet'])
+    main(['reproduce', '--out', str(out), '--worlds', '0', '--seeds', '1', '--tables', 'table3', '--sets', 'target_only,ours',
+          '--adapter', str(tmp_path/'adapter'), '--quiet'])
+    assert not (out/'stage1'/'adapter').exists() and len(pd.read_csv(out/'stage1'/'content'/'manifest.csv')) > 0
+    run = json.loads((out/'records'/'run.json').read_text())
+    assert run['config']['adapter'] == str(tmp_path/'adapter') and run['config']['sets'] == ['target_only', 'ours']
+    assert pd.read_csv(out/'tables'/'table3.csv').training_set.tolist() == ['target_only', 'ours']
+    with pytest.raises(SystemExit, match=r"unknown training sets \['ourz'\]"):
+        main(['reproduce', '--out', str(tmp_path/'r2'), '--sets', 'ourz', '--quiet'])
+
+
+def test_bad_values_and_outputs_are_named_before_any_work(tmp_path, capsys):
+    "Counts and steps must be positive, rates finite; --out must be writable as what the command writes (folder or file)."
+    for argv, opt in ((['train-lora', '--data', 'x', '--out', 'y', '--steps', '0'], '--steps'),
+                      (['train-lora', '--data', 'x', '--out', 'y', '--steps', '-1'], '--steps'),
+                      (['migrate', '--content', 'a', '--style', 'b', '--out', 'c', '--steps', '0'], '--steps'),
+                      (['generate', '--adapter', 'a', '--out', 'b', '--n-per-class', '0'], '--n-per-class'),
+                      (['migrate', '--content', 'a', '--style', 'b', '--out', 'c', '--lr', 'nan'], '--lr')):
+        with pytest.raises(SystemExit) as e: main(argv)
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and f'argument {opt}: must be positive' in err, err
+    (tmp_path/'file').write_text('x')
+    with pytest.raises(SystemExit, match='is an existing file: give a folder'):
+        main(['simulate', '--out', str(tmp_path/'file'), '--quiet'])
+    with pytest.raises(SystemExit, match='is a folder: give a file name'): main(['stats', str(tmp_path), str(tmp_path), '--out', str(tmp_path)])
+    with pytest.raises(SystemExit, match='error: .*file'):                     # a file on the way: an OSError, one line
+        main(['simulate', '--out', str(tmp_path/'file'/'sub'), '--quiet'])
+
+
+def test_stats_on_constant_chips_and_a_style_folder_missing_a_class(tmp_path):
+    "Constant chips have no speckle: stats says so in one line. A class without style chips is warned about, not styled silently."
+    import numpy as np, warnings
+    from PIL import Image
+    from sar_xsensor.migrate import style_pairs
+    from sar_xsensor.data import scan_chips
+    for d in ('a', 'b'):
+        (tmp_path/d/'C-17').mkdir(parents=True)
+        for i in range(2): Image.fromarray(np.full((32, 32), 90, np.uint8)).save(tmp_path/d/'C-17'/f'{i}.png')
+    with pytest.raises(SystemExit, match='constant intensity'):
+        main(['stats', str(tmp_path/'a'), str(tmp_path/'b'), '--sensor-a', 'tsx_like', '--sensor-b', 'fc1_like'])
+    (tmp_path/'a'/'F-16').mkdir(); Image.fromarray(np.full((32, 32), 9, np.uint8)).save(tmp_path/'a'/'F-16'/'0.png')
+    with pytest.warns(UserWarning, match=r"classes \['F-16'\] have no chip in the style folder"):
+        style_pairs(scan_chips(tmp_path/'a'), scan_chips(tmp_path/'b'), seed=0)
+
+
+def test_reproduce_killed_in_every_stage_resumes_to_the_same_tables(tmp_path):
+    "SIGKILL during Stage 1, during Stage 2 and during the classifiers, then resume: the tables equal an uninterrupted run's, and no empty or unreadable file is left."
+    import time
+    import pandas as pd
+    from sar_xsensor.data import read_chip
+    exe = shutil.which('sar-xsensor') or str(Path(sys.executable).parent/'sar-xsensor')
+    args = [exe, 'reproduce', '--preset', 'tiny', '--worlds', '0', '--seeds', '1', '--tables', 'table3', '--quiet']
+    r = subprocess.run(args + ['--out', str(tmp_path/'ref')], capture_output=True, text=True); assert r.returncode == 0, r.stderr[-2000:]
+    out = tmp_path/'killed'
+    markers = {'Stage 1': lambda: (out/'stage1'/'adapter'/'checkpoint').exists(),
+               'Stage 2': lambda: any((out/'world0'/'stage2'/'source'/'both').glob('*/*.png')),
+               'classifiers': lambda: any((out/'world0'/'records').glob('*_seed0.json'))}
+    for stage, reached in markers.items():
+        p = subprocess.Popen(args + ['--out', str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while p.poll() is None and not reached(): time.sleep(0.05)
+        assert p.poll() is None, f"the run ended before {stage} could be interrupted"
+        p.kill(); p.wait()
+    r = subprocess.run(args + ['--out', str(out)], capture_output=True, text=True); assert r.returncode == 0, r.stderr[-2000:]
+    cols = ['training_set', 'accuracy_mean', 'f1_mean']
+    pd.testing.assert_frame_equal(pd.read_csv(out/'tables'/'table3.csv')[cols], pd.read_csv(tmp_path/'ref'/'tables'/'table3.csv')[cols])
+    files = [f for f in out.rglob('*') if f.is_file() and not f.is_symlink()]
+    assert not [f for f in files if f.stat().st_size == 0 and f.name != '.lock']
+    for f in files:
+        if f.suffix == '.png': read_chip(f)
+        if f.suffix == '.json': json.loads(f.read_text())
+    assert json.loads((out/'records'/'run.json').read_text())['timings']['killed_calls'] == 3

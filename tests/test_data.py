@@ -19,9 +19,27 @@ def test_formats(tmp_path):
     tifffile.imwrite(tmp_path/'a.tif', np.ones((10, 10), np.uint16)*300)
     Image.fromarray(np.zeros((8, 9, 3), np.uint8)).save(tmp_path/'b.jpg')
     np.save(tmp_path/'c.npy', np.ones((5, 5)))
-    assert read_chip(tmp_path/'a.tif').max() == 300 and read_chip(tmp_path/'b.jpg').shape == (8, 9)
+    assert read_chip(tmp_path/'a.tif').max() == pytest.approx(300*255/65535) and read_chip(tmp_path/'b.jpg').shape == (8, 9)   # 16-bit on the 8-bit scale
+    assert read_chip(tmp_path/'c.npy', with_kind=True)[1] == 'intensity' and read_chip(tmp_path/'b.jpg', with_kind=True)[1] == 'display'
     np.save(tmp_path/'d.npy', np.ones((2, 3, 4, 5)))
     with pytest.raises(ChipReadError, match='d.npy'): read_chip(tmp_path/'d.npy')
+
+
+def test_16_bit_and_float_chips_are_read_by_their_dtype(tmp_path):
+    "A 16-bit export and its 8-bit version give the same intensity; a float TIFF of linear intensity is used as it is."
+    import tifffile
+    from sar_xsensor.data import load_intensity
+    from sar_xsensor.sensors import get_sensor, export_display
+    I = np.random.default_rng(0).gamma(2.6, 0.05/2.6, (1, 32, 32)).astype(np.float32)      # 2.6-look speckle around -13 dB
+    d8 = export_display(I, get_sensor('fc1_like'))[0]
+    for name, arr in (('c8', d8), ('c16', d8.astype(np.uint16)*257)):
+        (tmp_path/name/'A').mkdir(parents=True); Image.fromarray(arr).save(tmp_path/name/'A'/'0.png')
+    (tmp_path/'f'/'A').mkdir(parents=True); tifffile.imwrite(tmp_path/'f'/'A'/'0.tif', I[0])
+    i8, i16 = (load_intensity(scan_chips(tmp_path/n), 'fc1_like') for n in ('c8', 'c16'))
+    assert np.allclose(i8, i16, rtol=1e-4)
+    assert np.allclose(load_intensity(scan_chips(tmp_path/'f')), I)                        # no sensor needed: it is intensity
+    x = load_chips(tmp_path/'f', 32).x
+    assert 0 <= x.min() and x.max() <= 1 and x.std() > 0.1                                # a dB stretch, not a min-max of linear values
 
 
 def test_bad_inputs_name_the_path(tmp_path):
@@ -83,3 +101,39 @@ def test_a_sensor_defined_as_data_is_found_from_the_folder(tmp_path):
     (tmp_path/'linked'/'manifest.csv').symlink_to(tmp_path/'b'/'manifest.csv')     # as a run's data/target_train
     assert manifest_sensor(scan_chips(tmp_path/'linked'), what='target').looks == 3
     with pytest.raises(ValueError, match='not in'): get_sensor('my_new')             # not shipped: the error says where it looked
+
+
+def test_a_split_file_survives_moving_its_folder(tmp_path):
+    "split.csv stores paths relative to its folder: a copied or moved run folder reads its own chips' split."
+    import shutil
+    make_tree(tmp_path/'run'/'chips', {'A': 3, 'B': 3})
+    df = scan_chips(tmp_path/'run'/'chips')
+    split = pd.Series(['train', 'test']*3, index=df.index)
+    save_split(df, split, tmp_path/'run'/'split.csv')
+    assert not pd.read_csv(tmp_path/'run'/'split.csv').path.str.startswith('/').any()
+    shutil.move(tmp_path/'run', tmp_path/'moved')
+    assert load_split(scan_chips(tmp_path/'moved'/'chips'), tmp_path/'moved'/'split.csv').tolist() == split.tolist()
+
+
+@pytest.mark.parametrize('bad', ['truncated', 'zero_byte', 'not_an_image', 'nan_npy'])
+def test_every_unreadable_chip_is_named(tmp_path, bad):
+    "Truncated, zero-byte, non-image and NaN chips: a one-line error naming the file (or skipped with skip_bad)."
+    root = make_tree(tmp_path/'r', {'A': 2, 'B': 2})
+    good = (root/'A'/'0.png').read_bytes()
+    path = root/'B'/('x.npy' if bad == 'nan_npy' else 'x.png')
+    if bad == 'truncated': path.write_bytes(good[:len(good)//2])
+    elif bad == 'zero_byte': path.write_bytes(b'')
+    elif bad == 'not_an_image': path.write_text('hello')
+    else: np.save(path, np.full((20, 24), np.nan, np.float32))
+    with pytest.raises(ChipReadError, match=path.name): load_chips(root, 16)
+    assert load_chips(root, 16, skip_bad=True).skipped == [str(path)]
+
+
+def test_odd_but_valid_folders_load(tmp_path):
+    "RGB chips, mixed sizes, constant chips and paths with spaces and non-ASCII characters all load; an unknown class is named."
+    root = tmp_path/'mes données SAR'/'r'
+    make_tree(root, {'Boeing 747': 2, 'F-16': 2})
+    Image.fromarray(np.full((40, 20, 3), 120, np.uint8)).save(root/'F-16'/'rgb é.png')     # RGB, another size, a constant chip
+    cs = load_chips(root, 16)
+    assert len(cs) == 5 and cs.x.shape == (5, 16, 16) and cs.classes == ['Boeing 747', 'F-16']
+    with pytest.raises(FileNotFoundError, match=r"no folder for classes \['Z-9'\]"): scan_chips(root, classes=['F-16', 'Z-9'])

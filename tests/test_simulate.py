@@ -10,8 +10,20 @@ from sar_xsensor.simulate import build_benchmark, load_catalog, render, simulate
 
 def test_catalog_has_table1_classes_with_published_dimensions():
     cat = load_catalog()
-    assert list(cat.index) == CLASSES
+    assert list(cat.index[:len(CLASSES)]) == CLASSES and cat.loc['C-21', 'engine_mount'] == 'rear'
     assert cat.loc['C-17', ['length_m', 'span_m', 'height_m']].tolist() == [53.0, 51.75, 16.8]
+
+
+def test_rear_fuselage_engines():
+    "The C-21A's nacelles sit beside the rear fuselage, behind the wing and above it, and cast their own shadow; its chips render."
+    from sar_xsensor.simulate import aircraft_scatterers
+    r = load_catalog().loc['C-21']
+    sc = aircraft_scatterers(r)
+    inlets = sc['pos'][sc['type'] == 'engine_inlet']
+    assert len(inlets) == 2 and (inlets[:, 0] < -r.root_chord_m).all() and (abs(inlets[:, 1]) < r.span_m/4).all()
+    assert (inlets[:, 2] > r.wing_height_m).all() and len(sc['body']) > len(aircraft_scatterers(r.copy().replace('rear', 'internal'))['body'])
+    ch = simulate_chips(['C-21']*2, 'tsx_like', 96., 64, seed=0)
+    assert ch['display'].shape == (2, 64, 64) and ch['display'].std() > 0
 
 
 def test_new_class_is_a_catalog_row(tmp_path):

@@ -84,7 +84,7 @@ def test_cli_migrate_writes_a_manifest_and_resumes(pipe, tmp_path):
         for i, (chip, m) in enumerate(zip(sim['display'], sim['meta'])):
             (tmp_path/name/m['cls']).mkdir(parents=True, exist_ok=True); Image.fromarray(chip).save(tmp_path/name/m['cls']/f'{i}.png')
     args = [EXE, 'migrate', '--content', str(tmp_path/'src'), '--style', str(tmp_path/'tgt'), '--out', str(tmp_path/'out'),
-            '--steps', '3', '--target-sensor', 'fc1_like', '--base-model', str(tmp_path/'fm'), '--w-freq', '0', '--layers', '0,-1', '--keep-scale', '--quiet']
+            '--steps', '3', '--target-sensor', 'fc1_like', '--base-model', str(tmp_path/'fm'), '--weights', 'freq=0', '--layers', '0,-1', '--keep-scale', '--quiet']
     r = subprocess.run(args, capture_output=True, text=True); assert r.returncode == 0, r.stderr
     man = (tmp_path/'out'/'manifest.csv').read_text().splitlines()
     assert len(man) == 4 and 'fc1_like' not in man[0]
@@ -110,8 +110,8 @@ def test_resume_after_a_kill_gives_the_same_chips(pipe, tmp_path):
         sim = simulate_chips(['B-52', 'C-130', 'C-130', 'F-16', 'F-16'], s, fp, 64, seed=7)
         for i, (chip, m) in enumerate(zip(sim['display'], sim['meta'])):
             (tmp_path/name/m['cls']).mkdir(parents=True, exist_ok=True); Image.fromarray(chip).save(tmp_path/name/m['cls']/f'{i}.png')
-    cfg = lambda: MigrationConfig(steps=2, weights=MigrationWeights(freq=0), layers=[0, -1], match_spacing=False)
-    run = lambda out: migrate_dir(tmp_path/'src', tmp_path/'tgt', out, 'fc1_like', base=tmp_path/'fm', cfg=cfg(), batch_size=2, seed=3, progress=False)
+    cfg = lambda: MigrationConfig(steps=2, batch_size=2, weights=MigrationWeights(freq=0), layers=[0, -1], match_spacing=False)
+    run = lambda out: migrate_dir(tmp_path/'src', tmp_path/'tgt', out, 'fc1_like', base=tmp_path/'fm', cfg=cfg(), seed=3, progress=False)
     pipe.save_pretrained(tmp_path/'fm')
     full = run(tmp_path/'a')
     want = {p: (tmp_path/'a'/p).read_bytes() for p in full.path}
