@@ -52,7 +52,7 @@ def read_chip(path, with_kind:bool=False):
     if a.ndim == 3 and a.shape[-1] in (3, 4): a = a[..., :3] @ np.array([0.299, 0.587, 0.114])
     elif a.ndim == 3 and a.shape[0] in (1, 3, 4) and a.shape[0] < min(a.shape[1:]): a = a[:3].mean(0) if a.shape[0] > 1 else a[0]
     if a.ndim != 2 or min(a.shape) < 2: raise ChipReadError(f"{path}: expected a 2-D chip, got shape {a.shape}")
-    a = (a*scale).astype(np.float32) if scale != 1. else a.astype(np.float32)
+    a = (a*scale).astype(np.float32)
     if not np.isfinite(a).all(): raise ChipReadError(f"{path}: contains NaN or infinite values")
     return (a, kind) if with_kind else a
 
