@@ -45,15 +45,16 @@ def block_log_enl(intensity:torch.Tensor, size:int=8, eps:float=1e-8)->torch.Ten
     return torch.log(mu**2 + eps) - torch.log(var + eps)
 
 def patch_weights(intensity, n_patches:int=16, size:int=8, generator:np.random.Generator|None=None)->torch.Tensor:
-    "(B, H//size, W//size) weights: how often each homogeneous block was drawn, divided by `n_patches` (all zero if none)."
-    I = np.asarray(intensity.detach().cpu().numpy() if torch.is_tensor(intensity) else intensity, dtype=np.float64)
+    "(B, H//size, W//size) weights on the intensity's device: how often each homogeneous block was drawn, divided by `n_patches` (all zero if none)."
+    I = torch.as_tensor(intensity).detach().double()
     rng = generator or np.random.default_rng(0)
-    keep = homogeneous_mask(np.maximum(I, 0), window=size) if np.isfinite(I).all() else np.zeros((len(I), I.shape[-2]//size, I.shape[-1]//size), bool)
+    shape = (len(I), I.shape[-2]//size, I.shape[-1]//size)
+    keep = homogeneous_mask(I.clamp(min=0), window=size).cpu().numpy() if torch.isfinite(I).all() else np.zeros(shape, bool)   # mask on the device; only the block grid comes back
     w = np.zeros(keep.shape)
     for b in range(len(keep)):
         idx = np.flatnonzero(keep[b])
         if len(idx): np.add.at(w[b].reshape(-1), rng.choice(idx, n_patches, replace=len(idx) < n_patches), 1.)
-    return torch.from_numpy(w/n_patches).float()
+    return torch.from_numpy(w/n_patches).float().to(I.device)
 
 def mean_log_enl(intensity:torch.Tensor, weights:torch.Tensor, size:int=8)->torch.Tensor:
     "Weighted mean of the block log-ENLs of each chip: (B,)."

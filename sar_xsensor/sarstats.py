@@ -10,6 +10,8 @@ __all__ = ['enl_raw', 'bright_mask', 'homogeneous_mask', 'homogeneous_windows', 
 import numpy as np
 import pandas as pd
 from pathlib import Path
+import torch
+import torch.nn.functional as F
 from scipy import ndimage, stats
 from scipy.spatial.distance import jensenshannon
 
@@ -23,28 +25,40 @@ def enl_raw(intensity, axis=None):
     return m**2/np.maximum(v, 1e-30)
 
 # %% ../nbs/03_sarstats.ipynb #368c26c8
-def bright_mask(intensity, pfa:float=1e-4, guard:int=2)->np.ndarray:
-    "CFAR-style mask of bright target pixels (and a `guard` band) in (..., H, W) intensity."
-    I = np.asarray(intensity, dtype=np.float64)
-    mu = np.median(I, axis=(-2, -1), keepdims=True)/np.log(2)
-    mask = I > mu*(-np.log(pfa))
-    if guard: mask = ndimage.binary_dilation(mask, np.ones((1,)*(mask.ndim - 2) + (2*guard + 1,)*2, bool))
-    return mask
+def _median(x:torch.Tensor, dim:int=-1)->torch.Tensor:
+    "numpy's median along `dim` (the mean of the two middle values for an even count)."
+    n = x.shape[dim]
+    return (x.kthvalue((n - 1)//2 + 1, dim).values + x.kthvalue(n//2 + 1, dim).values)/2
 
-def homogeneous_mask(intensity, window:int=8, pfa:float=1e-4, guard:int=2, tolerance:float=0.5)->np.ndarray:
-    "Boolean (B, H//window, W//window) grid of the homogeneous `window`×`window` blocks of (..., H, W) intensity."
-    I = np.asarray(intensity, dtype=np.float64)
+def _as_float64(intensity)->tuple:
+    "(float64 tensor on the input's device, whether the input was a tensor)."
+    is_t = torch.is_tensor(intensity)
+    return (intensity.detach().double() if is_t else torch.as_tensor(np.asarray(intensity, dtype=np.float64))), is_t
+
+def bright_mask(intensity, pfa:float=1e-4, guard:int=2):
+    "CFAR-style mask of bright target pixels (and a `guard` band) in (..., H, W) intensity; a tensor stays on its device."
+    I, is_t = _as_float64(intensity)
+    mu = _median(I.flatten(-2))[..., None, None]/np.log(2)
+    mask = I > mu*(-np.log(pfa))
+    if guard:       # binary dilation with a (2g+1)² square = a max-pool of the 0/1 mask
+        flat = mask.reshape(-1, 1, *mask.shape[-2:]).float()
+        mask = F.max_pool2d(flat, 2*guard + 1, stride=1, padding=guard).reshape(mask.shape) > 0
+    return mask if is_t else mask.numpy()
+
+def homogeneous_mask(intensity, window:int=8, pfa:float=1e-4, guard:int=2, tolerance:float=0.5):
+    "Boolean (B, H//window, W//window) grid of the homogeneous `window`×`window` blocks of (..., H, W) intensity; a tensor stays on its device."
+    I, is_t = _as_float64(intensity)
     I = I.reshape(-1, *I.shape[-2:])
     H, W = (I.shape[-2]//window)*window, (I.shape[-1]//window)*window
-    if H == 0 or W == 0: raise ValueError(f"chip {I.shape[-2:]} is smaller than the ENL window {window}")
+    if H == 0 or W == 0: raise ValueError(f"chip {tuple(I.shape[-2:])} is smaller than the ENL window {window}")
     blocks = I[:, :H, :W].reshape(len(I), H//window, window, W//window, window)
-    masked = bright_mask(I, pfa, guard)[:, :H, :W].reshape(blocks.shape).any(axis=(2, 4))
-    m, v = blocks.mean(axis=(2, 4)), blocks.var(axis=(2, 4))
+    masked = bright_mask(I, pfa, guard)[:, :H, :W].reshape(blocks.shape).any(dim=4).any(dim=2)
+    m, v = blocks.mean(dim=(2, 4)), blocks.var(dim=(2, 4), unbiased=False)
     keep = ~masked & (v > 0)
     if keep.any():       # median screen: drop blocks whose μ²/σ² is far from the median (edges, texture steps)
-        r = m[keep]**2/v[keep]; med = np.median(r)
-        keep[keep] = np.abs(r - med) <= tolerance*med
-    return keep
+        r = m[keep]**2/v[keep]; med = _median(r)
+        keep[keep.clone()] = (r - med).abs() <= tolerance*med
+    return keep if is_t else keep.numpy()
 
 def homogeneous_windows(intensity, window:int=8, pfa:float=1e-4, guard:int=2, tolerance:float=0.5):
     "Per-window mean and variance (two 1-D arrays) of the homogeneous `window`×`window` blocks of (..., H, W) intensity."
