@@ -29,7 +29,7 @@ from sar_xsensor.classify import train_classifier, normalise_chips
 from sar_xsensor.migrate import migrate_dir, MigrationConfig, style_pairs
 from sar_xsensor.baselines import translate_dir
 
-TEST_WORLDS = (0, 1, 2)
+TEST_WORLDS = tuple(get_preset('bench')['worlds'])   # the frozen test worlds: never read here
 REFERENCES = ('target_only', 'target+source_matched', 'target+twins', 'target+twins+fresh')
 
 # every lever starts from the `bench` Stage 2 settings the levers were measured against: lr 0.05, the official value, which
@@ -291,27 +291,23 @@ def main():
         if name in CONTENT_LEVERS:
             if not (wdir/'levers'/'bench'/'lever.json').exists(): ap.error(f"{name} needs the 'bench' lever finished first")
             run_content_lever(name, wdir, data, p, seeds, test, Path(a.content), a.world); continue
-        if name in POST_HISTOGRAM_LEVERS:
-            stage2 = wdir/'levers'/POST_HISTOGRAM_LEVERS[name]
-            if not (stage2/'lever.json').exists(): ap.error(f"{name} needs the {stage2.name!r} lever finished first")
-            t_sensor = manifest_sensor(scan_chips(data['target_train'], data['classes']), None, 'target', data['target_train'])
+        if name in POST_HISTOGRAM_LEVERS or name in ORACLES or name in HISTOGRAM_LEVERS:     # chip folders without a Stage 2 run of their own
             t0 = time.time()
-            chips = histmatch_folder(stage2/'chips', data, folder/'chips', p, a.world, sensor=t_sensor)   # migrated chips are target display
+            if name in POST_HISTOGRAM_LEVERS:
+                stage2 = wdir/'levers'/POST_HISTOGRAM_LEVERS[name]
+                if not (stage2/'lever.json').exists(): ap.error(f"{name} needs the {stage2.name!r} lever finished first")
+                t_sensor = manifest_sensor(scan_chips(data['target_train'], data['classes']), None, 'target', data['target_train'])
+                chips = histmatch_folder(stage2/'chips', data, folder/'chips', p, a.world, sensor=t_sensor)   # migrated chips are target display
+                about = dict(kind='post_histogram', stage2=stage2.name)
+            else:
+                chips = (oracle_folder(name, data, folder/'chips') if name in ORACLES else
+                         histmatch_folder(data['source_matched'], data, wdir/'levers'/'_histmatch', p, a.world) if name == 'set_histogram' else
+                         histogram_folder(name, data, folder/'chips', a.world))
+                about = dict(kind='oracle' if name in ORACLES else 'histogram', what=ORACLES.get(name) or HISTOGRAM_LEVERS[name])
             accs = downstream(folder/'records', [load_chips(chips, size, data['classes'])], data, p, seeds, test)
             the_judge = the_judge or judge(data, p, a.world)
-            write_json_atomic(path, dict(lever=name, kind='post_histogram', stage2=stage2.name, accuracy=accs,
-                                         fidelity=fidelity(chips, data, p, the_judge), seconds=dict(total=time.time() - t0)))
-            print(f"{name}: {np.mean(accs):.1f} ± {np.std(accs, ddof=1):.1f} %", flush=True); continue
-        if name in ORACLES or name in HISTOGRAM_LEVERS:
-            t0 = time.time()
-            chips = (oracle_folder(name, data, folder/'chips') if name in ORACLES else
-                     histmatch_folder(data['source_matched'], data, wdir/'levers'/'_histmatch', p, a.world) if name == 'set_histogram' else
-                     histogram_folder(name, data, folder/'chips', a.world))
-            accs = downstream(folder/'records', [load_chips(chips, size, data['classes'])], data, p, seeds, test)
-            the_judge = the_judge or judge(data, p, a.world)
-            write_json_atomic(path, dict(lever=name, kind='oracle' if name in ORACLES else 'histogram',
-                                         what=ORACLES.get(name) or HISTOGRAM_LEVERS[name], accuracy=accs,
-                                         fidelity=fidelity(chips, data, p, the_judge), seconds=dict(total=time.time() - t0)))
+            write_json_atomic(path, dict(lever=name, **about, accuracy=accs, fidelity=fidelity(chips, data, p, the_judge),
+                                         seconds=dict(total=time.time() - t0)))
             print(f"{name}: {np.mean(accs):.1f} ± {np.std(accs, ddof=1):.1f} %", flush=True); continue
         changes, start = LEVERS[name]
         t0 = time.time()

@@ -21,12 +21,12 @@ from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import KFold, cross_val_predict
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from sar_xsensor.core import make_record, write_json_atomic
+from sar_xsensor.core import get_preset, make_record, write_json_atomic
 from sar_xsensor.data import read_chip
 from sar_xsensor.sensors import get_sensor, display_to_intensity
 
 QUANTILES = (1, 5, 10, 25, 50, 75, 90, 95)
-TEST_WORLDS = (0, 1, 2)
+TEST_WORLDS = tuple(get_preset('bench')['worlds'])   # the frozen test worlds: never read here
 
 
 def relative_db_quantiles(display:np.ndarray, sensor)->np.ndarray:
@@ -65,6 +65,13 @@ def features(df:pd.DataFrame, extra:list)->np.ndarray:
     return np.hstack([cat, num])
 
 
+def fit_quality(y:np.ndarray, p:np.ndarray, by_quantile:bool=False)->dict:
+    "R² (mean over the quantiles) and mean absolute error (dB) of predicted quantiles `p` for the twins' `y` (chips × quantiles)."
+    r2 = 1 - ((y - p)**2).sum(0)/((y - y.mean(0))**2).sum(0)
+    return dict(r2=float(r2.mean()), mae_db=float(np.abs(y - p).mean()),
+                **({'r2_by_quantile': {str(q): float(v) for q, v in zip(QUANTILES, r2)}} if by_quantile else {}))
+
+
 def score(df:pd.DataFrame, seed:int)->dict:
     "Cross-validated R² (mean over quantiles) and mean absolute quantile error (dB) of each predictor set."
     y = df[[f'twin_q{q}' for q in QUANTILES]].to_numpy()
@@ -74,10 +81,7 @@ def score(df:pd.DataFrame, seed:int)->dict:
     preds = {'set': np.broadcast_to(y.mean(0), y.shape)}
     for name, extra in sets.items():
         preds[name] = cross_val_predict(RidgeCV(alphas=np.logspace(-3, 3, 13)), features(df, extra), y, cv=cv)
-    ss_tot = ((y - y.mean(0))**2).sum(0)
-    return {name: dict(r2=float(np.mean(1 - ((y - p)**2).sum(0)/ss_tot)), mae_db=float(np.abs(y - p).mean()),
-                       r2_by_quantile={str(q): float(1 - ((y[:, k] - p[:, k])**2).sum()/ss_tot[k]) for k, q in enumerate(QUANTILES)})
-            for name, p in preds.items()}
+    return {name: fit_quality(y, p, by_quantile=True) for name, p in preds.items()}
 
 
 # translated folders of a lever run (relative to the world folder), scored as direct predictions of their twins' quantiles
@@ -89,13 +93,8 @@ TRANSLATIONS = {'raw source (spacing matched)': 'data/source_matched', 'bench (l
 def translation_scores(wdir:Path, df:pd.DataFrame, sensor)->dict:
     "R² and quantile error (dB) of each translated folder's own chip quantiles against its twins' (no fitting)."
     y = df[[f'twin_q{q}' for q in QUANTILES]].to_numpy()
-    ss_tot = ((y - y.mean(0))**2).sum(0)
-    out = {}
-    for name, rel in TRANSLATIONS.items():
-        if not (wdir/rel).is_dir(): continue
-        p = np.stack([relative_db_quantiles(read_chip(wdir/rel/c/f'{i}.png'), sensor) for i, c in zip(df.id, df.cls)])
-        out[name] = dict(r2=float(np.mean(1 - ((y - p)**2).sum(0)/ss_tot)), mae_db=float(np.abs(y - p).mean()))
-    return out
+    return {name: fit_quality(y, np.stack([relative_db_quantiles(read_chip(wdir/rel/c/f'{i}.png'), sensor) for i, c in zip(df.id, df.cls)]))
+            for name, rel in TRANSLATIONS.items() if (wdir/rel).is_dir()}
 
 
 def main():
