@@ -19,6 +19,7 @@ from sar_xsensor.core import make_record, write_json_atomic
 from sar_xsensor.data import scan_chips, read_chip, manifest_sensor
 from sar_xsensor.sensors import get_sensor, display_to_intensity
 from sar_xsensor.sarstats import enl, db_histogram_distances, raps_distance
+from sar_xsensor.experiments import LABELS
 
 
 def intensities(paths, sensor)->np.ndarray:
@@ -30,7 +31,7 @@ def chip_sets(wdir:Path)->dict:
     "{label: folder} of the translations in world folder `wdir`, the raw spacing-matched chips first."
     sets = {'raw source, spacing matched': wdir/'data'/'source_matched'}
     sets |= {f'Stage 2 ({p.name})': p for p in sorted((wdir/'stage2'/'source').glob('*')) if p.is_dir()}
-    sets |= {f'baseline {p.name}': p for p in sorted((wdir/'baselines').glob('*')) if p.is_dir()}
+    sets |= {LABELS.get(p.name, p.name): p for p in sorted((wdir/'baselines').glob('*')) if p.is_dir()}   # named as in the tables
     sets |= {f'lever {p.parent.name}': p for p in sorted((wdir/'levers').glob('*/chips')) if (p.parent/'lever.json').exists()}   # finished levers only
     if (wdir/'levers'/'set_histogram'/'lever.json').exists(): sets['lever set_histogram'] = wdir/'levers'/'_histmatch'   # that lever's shared folder
     return {k: v for k, v in sets.items() if (v/'manifest.csv').exists()}
