@@ -13,25 +13,20 @@ the test worlds' numbers.
 """
 import argparse, json, time
 from pathlib import Path
-import numpy as np
 
 from sar_xsensor.core import make_record, write_json_atomic
-from sar_xsensor.data import scan_chips, read_chip, manifest_sensor
-from sar_xsensor.sensors import get_sensor, display_to_intensity
+from sar_xsensor.data import scan_chips, manifest_sensor
 from sar_xsensor.sarstats import enl, db_histogram_distances, raps_distance
-from sar_xsensor.experiments import LABELS
+from sar_xsensor.experiments import translated_folders, _display_intensity as intensities
 
-
-def intensities(paths, sensor)->np.ndarray:
-    "Linear intensity of 8-bit chips under `sensor`'s display mapping."
-    return np.stack([display_to_intensity(read_chip(p), get_sensor(sensor)) for p in paths])
+RAW = 'raw source, spacing matched (no style)'    # the reference row, named as `experiments.translated_folders` names it
 
 
 def chip_sets(wdir:Path)->dict:
-    "{label: folder} of the translations in world folder `wdir`, the raw spacing-matched chips first."
-    sets = {'raw source, spacing matched': wdir/'data'/'source_matched'}
-    sets |= {f'Stage 2 ({p.name})': p for p in sorted((wdir/'stage2'/'source').glob('*')) if p.is_dir()}
-    sets |= {LABELS.get(p.name, p.name): p for p in sorted((wdir/'baselines').glob('*')) if p.is_dir()}   # named as in the tables
+    "{label: folder} of the translations in world folder `wdir`, named as in the fidelity table, the raw spacing-matched chips first."
+    sets = translated_folders(wdir, dict(source_in=wdir/'data'/'source_matched'),
+                              [f'source/{p.name}' for p in sorted((wdir/'stage2'/'source').glob('*'))],
+                              [p.name for p in sorted((wdir/'baselines').glob('*'))])
     sets |= {f'lever {p.parent.name}': p for p in sorted((wdir/'levers').glob('*/chips')) if (p.parent/'lever.json').exists()}   # finished levers only
     if (wdir/'levers'/'set_histogram'/'lever.json').exists(): sets['lever set_histogram'] = wdir/'levers'/'_histmatch'   # that lever's shared folder
     return {k: v for k, v in sets.items() if (v/'manifest.csv').exists()}
@@ -42,19 +37,19 @@ def world_physics(wdir:Path)->dict:
     tw = scan_chips(wdir/'data'/'twins')
     target = manifest_sensor(tw, None, 'target', wdir/'data'/'twins')
     tw = tw.assign(key=[f'{c}/{Path(p).stem}' for p, c in zip(tw.path, tw.cls)]).set_index('key')
-    twins_all = intensities(tw.path, target)
-    rows = {'twins': dict(n=len(tw), enl=float(enl(twins_all)))}
+    rows = {'twins': dict(n=len(tw), enl=float(enl(intensities(tw, target))))}
     for label, folder in chip_sets(wdir).items():
         df = scan_chips(folder)
         df = df.assign(key=[f'{c}/{Path(p).stem}' for p, c in zip(df.path, df.cls)])
         df = df[df.key.isin(tw.index)]
         if not len(df): continue
-        A, B = intensities(df.path, manifest_sensor(df, target)), intensities(tw.loc[df.key].path, target)
-        rows[label] = dict(n=len(df), enl=float(enl(A)), enl_ratio=float(enl(A)/enl(B)),
+        A, B = intensities(df, manifest_sensor(df, target)), intensities(tw.loc[df.key], target)
+        enl_a, enl_b = enl(A), enl(B)
+        rows[label] = dict(n=len(df), enl=float(enl_a), enl_ratio=float(enl_a/enl_b),
                            w1_db=db_histogram_distances(A, B)['w1_db'], spectrum_db=raps_distance(A, B))
         print(f"{wdir.name} {label:34s} ENL ratio {rows[label]['enl_ratio']:.2f}  W1 {rows[label]['w1_db']:.2f} dB  "
               f"spectrum {rows[label]['spectrum_db']:.2f} dB", flush=True)
-    raw = rows.get('raw source, spacing matched')
+    raw = rows.get(RAW)
     for r in rows.values():
         if raw and 'w1_db' in r: r.update(w1_vs_raw=r['w1_db']/raw['w1_db'], spectrum_vs_raw=r['spectrum_db']/raw['spectrum_db'])
     return rows
