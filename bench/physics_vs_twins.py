@@ -2,7 +2,7 @@
 translation of a world's source chips against its own twins, each beside the raw spacing-matched chips' (G3 asks ENL
 within 15 % of the twins' and W1 and spectrum distance at most 0.5x the raw chips').
 
-    OMP_NUM_THREADS=1 python bench/physics_vs_twins.py runs/bench_final --out results/stage2/physics_bench_final.json
+    OMP_NUM_THREADS=1 python bench/physics_vs_twins.py runs/bench_final --out results/bench_instrument/physics_vs_twins.json
     OMP_NUM_THREADS=1 python bench/physics_vs_twins.py runs/levers --out results/stage2/physics_levers.json
 
 It reads every `world<k>/` of the run: `data/source_matched` (the reference), `stage2/source/<losses>` and
@@ -11,7 +11,7 @@ read alike: its 8-bit export through its sensor's display mapping (the twins' an
 sensor's, the raw chips' through the source sensor's), as the fidelity table does. Reporting only: nothing is tuned on
 the test worlds' numbers.
 """
-import argparse, json, time
+import argparse, time
 from pathlib import Path
 
 from sar_xsensor.core import make_record, write_json_atomic
