@@ -48,6 +48,7 @@ LEVERS = {
     'histmatch_init': ({}, 'histmatch'),                               # start from the histogram-matched chips
     'steps200': ({'steps': 200}, 'source_matched'),                    # the official optimise-mode length
     'paper_weights': ({'weights': {'speckle': 0.1, 'freq': 0.1}}, 'source_matched'),   # the paper's λ_f
+    'lr0.02_content_w1': ({'lr': 0.02, 'weights': {'content': 1.0}}, 'source_matched'),   # both gentler settings at once
 }
 
 # the full framework's content levers: target + the `bench` lever's migrated source + migrated Stage 1 content, where
