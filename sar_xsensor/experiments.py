@@ -6,8 +6,8 @@
 __all__ = ['LOSS_CONFIGS', 'TRAINING_SETS', 'CEILINGS', 'TABLES', 'PAPER', 'LABELS', 'BASELINE_COST', 'METRICS', 'ceiling_of',
            'stages_of', 'needed', 'world_plan', 'link_chips', 'prepare_data', 'stage_jobs', 'run_stage1', 'job_cost',
            'run_stages', 'training_chips', 'classifier_run', 'gain_intervals', 'make_table', 'format_table',
-           'figure_samples', 'figure_counts', 'figure_curves', 'figure_confusions', 'translated_folders',
-           'fidelity_run', 'fidelity_table', 'CallLog', 'run_lock', 'reproduce_run']
+           'run_stage2_settings', 'figure_samples', 'figure_counts', 'figure_curves', 'figure_confusions',
+           'translated_folders', 'fidelity_run', 'fidelity_table', 'CallLog', 'run_lock', 'reproduce_run']
 
 # %% ../nbs/13_experiments.ipynb #ea15d916
 import json, os, resource, socket, sys, time, warnings
@@ -320,6 +320,15 @@ def format_table(t:pd.DataFrame)->pd.DataFrame:
                                  for g, lo, hi in zip(t.gain, t.gain_ci_low, t.gain_ci_high)]
         out['closure'] = [f"{c:.2f}" if np.isfinite(c) else '—' for c in t.closure]
     return out
+
+# %% ../nbs/13_experiments.ipynb #r13s2c1
+def run_stage2_settings(run:dict)->dict:
+    "Stage 2's steps, learning rate and λ in a `reproduce` run record (its preset's `migrate` section, or the older `experiment.migrate_*` keys)."
+    p = run['config']['preset']
+    if 'migrate' in p: return {k: p['migrate'][k] for k in ('steps', 'lr', 'weights')}
+    e = p['experiment']
+    return dict(steps=e['migrate_steps'], lr=e['migrate_lr'], weights={'freq': e['migrate_w_freq']})
+
 
 # %% ../nbs/13_experiments.ipynb #8ea34075
 def _save(fig, path):
