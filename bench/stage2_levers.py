@@ -49,6 +49,7 @@ LEVERS = {
     'steps200': ({'steps': 200}, 'source_matched'),                    # the official optimise-mode length
     'paper_weights': ({'weights': {'speckle': 0.1, 'freq': 0.1}}, 'source_matched'),   # the paper's λ_f
     'lr0.02_content_w1': ({'lr': 0.02, 'weights': {'content': 1.0}}, 'source_matched'),   # both gentler settings at once
+    'content_w4': ({'weights': {'content': 4.0}}, 'source_matched'),   # gentler still: how far the content-weight trend goes
 }
 
 # the full framework's content levers: target + the `bench` lever's migrated source + migrated Stage 1 content, where
