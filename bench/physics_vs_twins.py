@@ -4,8 +4,9 @@ within 15 % of the twins' and W1 and spectrum distance at most 0.5x the raw chip
 
     OMP_NUM_THREADS=1 python bench/physics_vs_twins.py runs/bench_final --out results/bench_instrument/physics_vs_twins.json
     OMP_NUM_THREADS=1 python bench/physics_vs_twins.py runs/levers --out results/stage2/physics_levers.json
+    OMP_NUM_THREADS=1 python bench/physics_vs_twins.py runs/levers100 runs/levers101 --out results/stage2/physics_combo.json
 
-It reads every `world<k>/` of the run: `data/source_matched` (the reference), `stage2/source/<losses>` and
+It reads every `world<k>/` of the run folders (world names must not repeat): `data/source_matched` (the reference), `stage2/source/<losses>` and
 `baselines/<method>` of a `reproduce` run, and `levers/<lever>/chips` of `bench/stage2_levers.py` (finished levers only). Every chip set is
 read alike: its 8-bit export through its sensor's display mapping (the twins' and the translations' through the target
 sensor's, the raw chips' through the source sensor's), as the fidelity table does. Reporting only: nothing is tuned on
@@ -57,12 +58,16 @@ def world_physics(wdir:Path)->dict:
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('run'); ap.add_argument('--out', required=True)
+    ap.add_argument('run', nargs='+'); ap.add_argument('--out', required=True)
     a = ap.parse_args()
-    t0, run = time.time(), Path(a.run)
-    worlds = sorted(run.glob('world*/data/twins'))
-    if not worlds: raise SystemExit(f"{run}: no world<k>/data/twins folder: not a finished `reproduce` run folder")
-    metrics = {p.parent.parent.name: world_physics(p.parent.parent) for p in worlds}
-    write_json_atomic(Path(a.out), make_record('physics_vs_twins', dict(run=str(run), enl_window=8,
+    t0, worlds = time.time(), {}
+    for run in map(Path, a.run):
+        found = sorted(run.glob('world*/data/twins'))
+        if not found: raise SystemExit(f"{run}: no world<k>/data/twins folder: not a finished `reproduce` run folder")
+        for p in found:
+            if p.parent.parent.name in worlds: raise SystemExit(f"{p.parent.parent}: {p.parent.parent.name} is also in {worlds[p.parent.parent.name].parent}")
+            worlds[p.parent.parent.name] = p.parent.parent
+    metrics = {name: world_physics(wdir) for name, wdir in worlds.items()}
+    write_json_atomic(Path(a.out), make_record('physics_vs_twins', dict(run=a.run[0] if len(a.run) == 1 else a.run, enl_window=8,
                       reading='8-bit exports through their sensors\' display mappings'), metrics, timings=dict(total_seconds=time.time() - t0)))
     print(f"wrote {a.out}")
