@@ -62,11 +62,11 @@ if __name__ == '__main__':
     a = ap.parse_args()
     t0, worlds = time.time(), {}
     for run in map(Path, a.run):
-        found = sorted(run.glob('world*/data/twins'))
+        found = sorted(p.parent.parent for p in run.glob('world*/data/twins'))
         if not found: raise SystemExit(f"{run}: no world<k>/data/twins folder: not a finished `reproduce` run folder")
-        for p in found:
-            if p.parent.parent.name in worlds: raise SystemExit(f"{p.parent.parent}: {p.parent.parent.name} is also in {worlds[p.parent.parent.name].parent}")
-            worlds[p.parent.parent.name] = p.parent.parent
+        for wdir in found:
+            if wdir.name in worlds: raise SystemExit(f"{wdir}: {wdir.name} is also in {worlds[wdir.name].parent}")
+            worlds[wdir.name] = wdir
     metrics = {name: world_physics(wdir) for name, wdir in worlds.items()}
     write_json_atomic(Path(a.out), make_record('physics_vs_twins', dict(run=a.run[0] if len(a.run) == 1 else a.run, enl_window=8,
                       reading='8-bit exports through their sensors\' display mappings'), metrics, timings=dict(total_seconds=time.time() - t0)))
